@@ -1,0 +1,201 @@
+"""The matching rules, in order: owned e-mail domain, website, regional domain, company name.
+
+Each rule returns a `Decision`: the account (or None), the rule name, a raw score that the
+calibration table turns into a confidence, and the candidates considered. Precision beats
+recall: when two accounts stay plausible the decision is `ambiguous`, with both candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from rapidfuzz import fuzz
+
+from accord.graph import personal_email
+from accord.graph.candidates import Scored, similarity
+from accord.graph.domains import Domain, email_domain, parse_domain
+from accord.graph.index import AccountIndex, normalize_country
+from accord.graph.names import NameKey, normalize_name
+
+NAME_AGREES = 0.80  # a company field this close to the domain owner's name agrees with it
+TIEBREAK_ACCEPT = 0.80  # shared domain: the lead's company must be this close to one owner
+TIEBREAK_MARGIN = 0.08
+REGIONAL_ACCEPT = 0.90  # regional domain (acme.de for acme.com): the name must agree this much
+FUZZY_ACCEPT = 0.85
+FUZZY_MARGIN = 0.05  # best two within this margin: refuse (ambiguous)
+FUZZY_FLOOR = 0.60  # below this a candidate is not worth listing
+SUBSET_WEIGHT = 0.9  # weight of token-set containment when only domain owners compete
+COUNTRY_AGREE = 0.02
+COUNTRY_DISAGREE = -0.06
+
+
+class Decision(NamedTuple):
+    account_id: str | None
+    rule: str
+    raw: float  # raw score in 0..1 for the calibration table
+    context: str  # personal | corporate | none: what the lead's e-mail said
+    candidates: tuple[Scored, ...]
+    reasons: tuple[str, ...] = ()
+
+
+class LeadView(NamedTuple):
+    """A lead with every field normalized once."""
+
+    email: Domain | None
+    website: Domain | None
+    name: NameKey | None
+    country: str | None
+    personal: bool
+    context: str
+
+
+def view_of(
+    email: str | None, company: str | None, country: str | None, website: str | None
+) -> LeadView:
+    """Normalize a lead's fields."""
+    dom = email_domain(email)
+    web = parse_domain(website) if website else None
+    key = normalize_name(company) if company and company.strip() else None
+    if key is not None and not key.compact:
+        key = None
+    personal = dom is not None and personal_email.kind(dom.host, dom.registrable) is not None
+    context = "none" if dom is None else ("personal" if personal else "corporate")
+    return LeadView(dom, web, key, normalize_country(country), personal, context)
+
+
+def decide(index: AccountIndex, lead: LeadView) -> Decision:
+    """Apply the rules in order and return the first decision that applies."""
+    if lead.email is not None:
+        owners = index.by_domain.get(lead.email.registrable)
+        if owners:
+            rule = "email_subdomain" if lead.email.is_subdomain else "email_domain"
+            return owned_domain(index, owners, rule, lead)
+    if lead.website is not None:
+        owners = index.by_domain.get(lead.website.registrable)
+        if owners:
+            return owned_domain(index, owners, "website_domain", lead)
+    regional = regional_domain(index, lead)
+    if regional is not None:
+        return regional
+    if lead.name is not None:
+        return by_name(index, lead)
+    if lead.personal:
+        return Decision(None, "personal_email", 0.0, lead.context, ())
+    if lead.email is not None or lead.website is not None:
+        return Decision(None, "no_candidate", 0.0, lead.context, ())
+    return Decision(None, "no_input", 0.0, lead.context, ())
+
+
+def owned_domain(index: AccountIndex, owners: list[str], rule: str, lead: LeadView) -> Decision:
+    """One owner links; several need the company name, else the family head, else refuse."""
+    if len(owners) == 1:
+        account_id = owners[0]
+        raw = 1.0
+        if lead.name is not None:
+            agree = similarity(lead.name, index.accounts[account_id].key)
+            raw = 1.0 if agree >= NAME_AGREES else 0.9
+        return Decision(account_id, rule, raw, lead.context, (Scored(1.0, account_id),))
+    scored = _score_names(index, owners, lead) if lead.name is not None else []
+    if scored:
+        best, second = scored[0], (scored[1].score if len(scored) > 1 else 0.0)
+        if best.score >= TIEBREAK_ACCEPT and best.score - second >= TIEBREAK_MARGIN:
+            raw = best.score
+            return Decision(
+                best.account_id, f"{rule}_name_tiebreak", raw, lead.context, tuple(scored)
+            )
+        if best.score >= TIEBREAK_ACCEPT:
+            return Decision(None, "ambiguous", 0.0, lead.context, tuple(scored))
+    listed = tuple(scored) or tuple(Scored(1.0, a) for a in owners)
+    head = index.family_head(owners)
+    if head is not None:
+        return Decision(head, f"{rule}_parent", 0.5, lead.context, listed)
+    return Decision(None, "ambiguous", 0.0, lead.context, listed)
+
+
+def regional_domain(index: AccountIndex, lead: LeadView) -> Decision | None:
+    """`acme.de` when an account owns `acme.com`: only with a company name that agrees."""
+    if lead.name is None:
+        return None
+    for dom in (None if lead.personal else lead.email, lead.website):
+        if dom is None:
+            continue
+        owners = index.by_brand.get(dom.brand)
+        if not owners:
+            continue
+        scored = _score_names(index, owners, lead, similarity)
+        if not scored or scored[0].score < REGIONAL_ACCEPT:
+            continue
+        second = scored[1].score if len(scored) > 1 else 0.0
+        if scored[0].score - second < FUZZY_MARGIN:
+            return Decision(None, "ambiguous", 0.0, lead.context, tuple(scored))
+        best = scored[0]
+        return Decision(best.account_id, "regional_domain", best.score, lead.context, tuple(scored))
+    return None
+
+
+def by_name(index: AccountIndex, lead: LeadView) -> Decision:
+    """Exact normalized name, then fuzzy over the blocked candidates with a margin."""
+    assert lead.name is not None
+    exact = index.names.exact.get(lead.name.compact)
+    if exact:
+        return _exact_name(index, exact, lead)
+    top = _adjust_for_country(index, index.names.top(lead.name, floor=FUZZY_FLOOR), lead.country)
+    if not top:
+        return Decision(None, "no_candidate", 0.0, lead.context, ())
+    best, second = top[0], (top[1].score if len(top) > 1 else 0.0)
+    if best.score < FUZZY_ACCEPT:
+        return Decision(None, "no_candidate", 0.0, lead.context, tuple(top[:3]))
+    if best.score - second < FUZZY_MARGIN:
+        return Decision(None, "ambiguous", 0.0, lead.context, tuple(top[:3]))
+    raw = min(best.score, 1.0)
+    return Decision(best.account_id, "name_fuzzy", raw, lead.context, tuple(top[:3]))
+
+
+def _exact_name(index: AccountIndex, exact: list[str], lead: LeadView) -> Decision:
+    listed = tuple(Scored(1.0, a) for a in exact)
+    if len(exact) == 1:
+        return Decision(exact[0], "name_exact", 1.0, lead.context, listed)
+    if lead.country is not None:
+        same = [a for a in exact if index.accounts[a].country == lead.country]
+        if len(same) == 1:
+            return Decision(same[0], "name_exact", 0.95, lead.context, listed)
+    head = index.family_head(exact)
+    if head is not None:
+        return Decision(head, "name_exact_parent", 0.5, lead.context, listed)
+    return Decision(None, "ambiguous", 0.0, lead.context, listed)
+
+
+def _owner_similarity(a: NameKey, b: NameKey) -> float:
+    """Among a few domain owners, a name contained in another (`Fox`) counts for 0.9."""
+    contained = fuzz.token_set_ratio(a.text, b.text) / 100.0 * SUBSET_WEIGHT
+    return max(similarity(a, b), contained)
+
+
+def _score_names(
+    index: AccountIndex,
+    owners: list[str],
+    lead: LeadView,
+    scorer: Callable[[NameKey, NameKey], float] = _owner_similarity,
+) -> list[Scored]:
+    assert lead.name is not None
+    scored = [Scored(round(scorer(lead.name, index.accounts[a].key), 4), a) for a in owners]
+    scored = _adjust_for_country(index, scored, lead.country)
+    return scored
+
+
+def _adjust_for_country(
+    index: AccountIndex, scored: list[Scored], country: str | None
+) -> list[Scored]:
+    """Nudge scores up where countries agree and down where they differ; sort best first."""
+    if country is not None:
+        adjusted = []
+        for s in scored:
+            theirs = index.accounts[s.account_id].country
+            if theirs is None:
+                adjusted.append(s)
+                continue
+            delta = COUNTRY_AGREE if theirs == country else COUNTRY_DISAGREE
+            adjusted.append(Scored(round(min(max(s.score + delta, 0.0), 1.0), 4), s.account_id))
+        scored = adjusted
+    return sorted(scored, key=lambda s: (-s.score, s.account_id))
