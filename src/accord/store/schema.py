@@ -314,3 +314,73 @@ import_runs = Table(
     Column("skipped", Integer, nullable=False),
     Column("created_at", TS, nullable=False),
 )
+
+# Hashed API credentials: sha256 of the key, never the key itself.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(20), nullable=False),  # write
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("label", String(200)),
+    Column("created_at", TS, nullable=False),
+    Column("revoked_at", TS),
+)
+
+# Event identities (Segment userId / anonymousId) stitched to a contact and an account.
+identities = Table(
+    "identities",
+    metadata,
+    Column("id_type", String(10), primary_key=True),  # user, anonymous
+    Column("id_value", String(255), primary_key=True),
+    Column("user_id", String(255)),  # the userId an anonymousId or alias joined
+    Column("contact_id", Id),
+    Column("account_id", Id, index=True),
+    Column("updated_at", TS, nullable=False),
+)
+
+# Segment groups (the B2B account of `group` calls and `context.groupId`) and their account.
+groups = Table(
+    "groups",
+    metadata,
+    Column("group_id", String(255), primary_key=True),
+    Column("account_id", Id, index=True),
+    Column("name", String(400)),
+    Column("website", Text),
+    Column("traits", JSON, nullable=False, default=dict),
+    Column("updated_at", TS, nullable=False),
+)
+
+# Fired signals (signal layer): one row per firing; (account_id, dedupe_key) makes re-runs
+# idempotent; `definition` is the YAML file:line that fired it.
+signals = Table(
+    "signals",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", Id, nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("fired_at", TS, nullable=False),
+    Column("observed_at", TS, nullable=False),
+    Column("strength", Float, nullable=False),
+    Column("evidence", JSON, nullable=False, default=dict),
+    Column("dedupe_key", String(500), nullable=False),
+    Column("cooldown_until", TS),
+    Column("source_lag_s", Float, nullable=False, default=0.0),
+    Column("half_life_s", Float, nullable=False, default=0.0),
+    Column("definition", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("account_id", "dedupe_key"),
+    Index("ix_signals_account_id_fired_at", "account_id", "fired_at"),
+    Index("ix_signals_type_fired_at", "type", "fired_at"),
+)
+
+# Durable incremental window state, one row per (signal definition, account).
+signal_state = Table(
+    "signal_state",
+    metadata,
+    Column("signal_id", String(100), primary_key=True),
+    Column("account_id", Id, primary_key=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:59:18.955579
+Create Date: 2026-11-23 11:12:40.533424
 """
 
 from __future__ import annotations
@@ -54,6 +54,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_accounts_merged_into'), ['merged_into'], unique=False)
         batch_op.create_index(batch_op.f('ix_accounts_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('api_keys',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
+    sa.UniqueConstraint('hash', name=op.f('uq_api_keys_hash'))
+    )
     op.create_table('audit_entries',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
@@ -122,6 +132,30 @@ def upgrade() -> None:
     with op.batch_alter_table('external_ids', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_external_ids_entity_id'), ['entity_id'], unique=False)
 
+    op.create_table('groups',
+    sa.Column('group_id', sa.String(length=255), nullable=False),
+    sa.Column('account_id', sa.String(length=40), nullable=True),
+    sa.Column('name', sa.String(length=400), nullable=True),
+    sa.Column('website', sa.Text(), nullable=True),
+    sa.Column('traits', sa.JSON(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('group_id', name=op.f('pk_groups'))
+    )
+    with op.batch_alter_table('groups', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_groups_account_id'), ['account_id'], unique=False)
+
+    op.create_table('identities',
+    sa.Column('id_type', sa.String(length=10), nullable=False),
+    sa.Column('id_value', sa.String(length=255), nullable=False),
+    sa.Column('user_id', sa.String(length=255), nullable=True),
+    sa.Column('contact_id', sa.String(length=40), nullable=True),
+    sa.Column('account_id', sa.String(length=40), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id_type', 'id_value', name=op.f('pk_identities'))
+    )
+    with op.batch_alter_table('identities', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_identities_account_id'), ['account_id'], unique=False)
+
     op.create_table('import_runs',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('kind', sa.String(length=60), nullable=False),
@@ -131,6 +165,35 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_runs'))
     )
+    op.create_table('signal_state',
+    sa.Column('signal_id', sa.String(length=100), nullable=False),
+    sa.Column('account_id', sa.String(length=40), nullable=False),
+    sa.Column('fingerprint', sa.String(length=32), nullable=False),
+    sa.Column('state', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('signal_id', 'account_id', name=op.f('pk_signal_state'))
+    )
+    op.create_table('signals',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('account_id', sa.String(length=40), nullable=False),
+    sa.Column('type', sa.String(length=100), nullable=False),
+    sa.Column('fired_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('observed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('strength', sa.Float(), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=500), nullable=False),
+    sa.Column('cooldown_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('source_lag_s', sa.Float(), nullable=False),
+    sa.Column('half_life_s', sa.Float(), nullable=False),
+    sa.Column('definition', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_signals')),
+    sa.UniqueConstraint('account_id', 'dedupe_key', name=op.f('uq_signals_account_id_dedupe_key'))
+    )
+    with op.batch_alter_table('signals', schema=None) as batch_op:
+        batch_op.create_index('ix_signals_account_id_fired_at', ['account_id', 'fired_at'], unique=False)
+        batch_op.create_index('ix_signals_type_fired_at', ['type', 'fired_at'], unique=False)
+
     op.create_table('target_lists',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -387,7 +450,21 @@ def downgrade() -> None:
 
     op.drop_table('account_domains')
     op.drop_table('target_lists')
+    with op.batch_alter_table('signals', schema=None) as batch_op:
+        batch_op.drop_index('ix_signals_type_fired_at')
+        batch_op.drop_index('ix_signals_account_id_fired_at')
+
+    op.drop_table('signals')
+    op.drop_table('signal_state')
     op.drop_table('import_runs')
+    with op.batch_alter_table('identities', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_identities_account_id'))
+
+    op.drop_table('identities')
+    with op.batch_alter_table('groups', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_groups_account_id'))
+
+    op.drop_table('groups')
     with op.batch_alter_table('external_ids', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_external_ids_entity_id'))
 
@@ -407,6 +484,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_entries_account_id'))
 
     op.drop_table('audit_entries')
+    op.drop_table('api_keys')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_accounts_parent_id'))
         batch_op.drop_index(batch_op.f('ix_accounts_merged_into'))

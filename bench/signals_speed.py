@@ -1,0 +1,196 @@
+# ruff: noqa: E501
+"""Signal engine speed (`python -m bench.signals_speed`), shipped library, synthetic events.
+
+Figures and targets:
+
+- incremental engine alone (no store): events per CPU second of one process, over a
+  realistic mix of page views, research, product usage, tickets and identify calls
+  (target >= 100,000 events/s per core);
+- batch over 100,000 accounts / 10,000,000 events read from Parquet with DuckDB: wall time
+  (target <= 10 s) and peak memory of the process that ran it (target <= 2 GB).
+
+Events are generated, seeded, by DuckDB straight into Parquet (generation is not timed).
+`ACCORD_BENCH_QUICK=1` divides every size by 10 (the targets stay).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from accord.signals.batch import EV_VIEW, evaluate_relation
+from accord.signals.incremental import SignalEngine
+from accord.signals.library import load_library
+from bench import figure, number, quick
+
+ACCOUNTS = 100_000
+EVENTS = 10_000_000
+INCREMENTAL_EVENTS = 300_000
+DAYS = 365
+SEED = 20250101
+
+# One synthetic event per row number `i`: every column is a seeded hash of `i`. The mix:
+# 30% page views, 35% product usage, 15% research (intent), 10% sales e-mail, 5% tickets,
+# 5% identify calls whose title rarely changes and whose status is rarely `left`.
+_GEN = """
+WITH r AS (
+  SELECT i, (hash(i + {seed}) % 1000000007)::BIGINT AS h1,
+         (hash(i * 7 + {seed}) % 1000000007)::BIGINT AS h2 FROM range({n}) t(i)
+), b AS (SELECT *, h1 % 100 AS b, (h1 // 100) % {accounts} AS acc, (h2 // 11) % 12 AS person FROM r)
+SELECT i AS ord, 'm' || i AS msg,
+       {start} + (i * ({span} // {n})) AS t,
+       {start} + (i * ({span} // {n})) + (h2 % 600) * 1000000 AS rt,
+       CASE WHEN b < 30 THEN 'page' WHEN b < 95 THEN 'track' ELSE 'identify' END AS kind,
+       CASE WHEN b < 30 THEN NULL
+            WHEN b < 65 THEN ['Signed In', 'Dashboard Viewed', 'Report Created', 'Seats Updated'][1 + h2 % 4]
+            WHEN b < 80 THEN ['Review Site Activity', 'Topic Researched'][1 + h2 % 2]
+            WHEN b < 90 THEN 'Email Sent'
+            WHEN b < 95 THEN 'Ticket Created' END AS name,
+       CASE WHEN b < 30 THEN 'marketing' WHEN b < 65 THEN 'product' WHEN b < 80 THEN 'marketing'
+            WHEN b < 90 THEN 'sales' WHEN b < 95 THEN 'cs' END AS team,
+       'acc_' || acc AS account_id,
+       CASE WHEN h2 % 10 < 8 OR b >= 95 THEN 'con_' || acc || '_' || person END AS contact_id,
+       CASE WHEN b < 30 THEN '{{"path":"' || ['/pricing', '/demo', '/blog/x', '/docs', '/', '/blog/y', '/careers', '/compare/y'][1 + h2 % 8] || '"}}'
+            WHEN b < 65 THEN '{{"seats_used":' || (h2 // 3) % 21 || ',"seats_limit":20}}'
+            WHEN b < 80 THEN '{{"topic":"t' || (h2 // 3) % 20 || '","activity":"' || ['compare', 'category', 'pricing', 'product_profile'][1 + (h2 // 5) % 4] || '"}}'
+            WHEN b < 90 THEN '{{}}'
+            WHEN b < 95 THEN '{{"priority":"' || ['Low', 'Medium', 'Medium', 'High'][1 + (h2 // 3) % 4] || '"}}'
+            ELSE '{{"title":"' || CASE WHEN h2 % 50 = 0 THEN 'Chief Revenue Officer' ELSE 'Head of ' || person END
+                 || '","status":"' || CASE WHEN h2 % 200 = 0 THEN 'left' ELSE 'active' END || '"}}'
+       END AS properties
+FROM b
+"""
+_START_US = 1_735_689_600_000_000  # 2025-01-01
+
+
+def _generate(path: Path, n: int, accounts: int) -> None:
+    sql = _GEN.format(
+        seed=SEED, n=n, start=_START_US, span=DAYS * 86_400_000_000, accounts=accounts
+    )
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 500000)")
+    con.close()
+
+
+def _dims(folder: Path) -> None:
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT DISTINCT contact_id AS id, "
+        f"['vp', 'individual', 'director', 'manager', 'c_level'][1 + (hash(contact_id) % 5)::BIGINT] AS seniority, "
+        f"'sales' AS department FROM read_parquet('{folder}/events.parquet') "
+        f"WHERE contact_id IS NOT NULL) TO '{folder}/dims.parquet' (FORMAT parquet)"
+    )
+    con.close()
+
+
+def _batch_child(folder: str, queue: Any) -> None:
+    """Run the batch in a fresh process so its peak memory is its own."""
+    specs = load_library()
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    events, dims = f"{folder}/events.parquet", f"{folder}/dims.parquet"
+    con.execute(f"CREATE VIEW ev_raw AS SELECT * FROM read_parquet('{events}')")
+    con.execute(f"CREATE VIEW dims AS SELECT * FROM read_parquet('{dims}')")
+    con.execute(EV_VIEW.format(raw="ev_raw", dims="dims"))
+    start = time.perf_counter()
+    fired = evaluate_relation(con, specs)
+    elapsed = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    queue.put({"seconds": elapsed, "peak_mb": peak_kb / 1024, "fired": len(fired)})
+
+
+def _rows(folder: Path, n: int) -> list[dict[str, Any]]:
+    con = duckdb.connect()
+    cur = con.execute(
+        f"SELECT * FROM read_parquet('{folder}/events.parquet') ORDER BY t, ord LIMIT {n}"
+    )
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    con.close()
+    for r in rows:
+        r["occurred_at"], r["message_id"] = r.pop("t"), r.pop("msg")
+        r["received_at"] = r.pop("rt")
+    return rows
+
+
+def _incremental(rows: list[dict[str, Any]], dims: dict[str, tuple[str, str]]) -> dict[str, float]:
+    """Warm the state up on the first half of the stream, time the second half."""
+    engine = SignalEngine(None, load_library(), contact_dims=dims)
+    half = len(rows) // 2
+    for row in rows[:half]:
+        engine.process(row)
+    rows = rows[half:]
+    start_cpu, start = time.process_time(), time.perf_counter()
+    fired = 0
+    for row in rows:
+        fired += len(engine.process(row))
+    cpu, wall = time.process_time() - start_cpu, time.perf_counter() - start
+    return {"per_cpu_s": len(rows) / cpu, "per_wall_s": len(rows) / wall, "fired": fired}
+
+
+def run() -> dict[str, Any]:
+    scale = 10 if quick() else 1
+    n_events, n_accounts = EVENTS // scale, ACCOUNTS // scale
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        _generate(folder / "events.parquet", n_events, n_accounts)
+        _dims(folder)
+        con = duckdb.connect()
+        dims = {
+            r[0]: (r[1], r[2])
+            for r in con.execute(f"SELECT * FROM read_parquet('{folder}/dims.parquet')").fetchall()
+        }
+        con.close()
+        inc = _incremental(_rows(folder, 2 * INCREMENTAL_EVENTS // scale), dims)
+        ctx = multiprocessing.get_context("spawn")
+        queue = ctx.Queue()
+        child = ctx.Process(target=_batch_child, args=(str(folder), queue))
+        child.start()
+        batch = queue.get()
+        child.join()
+    return {
+        "name": "signals_speed",
+        "figures": [
+            figure(
+                "incremental engine alone",
+                inc["per_cpu_s"],
+                unit="events/s per core",
+                target=100_000,
+            ),
+            figure("incremental engine, wall clock", inc["per_wall_s"], unit="events/s"),
+            figure(
+                f"batch, {n_accounts:,} accounts / {n_events:,} events",
+                batch["seconds"],
+                unit="s",
+                target=10,
+                op="<=",
+            ),
+            figure("batch peak memory", batch["peak_mb"], unit="MB", target=2048, op="<="),
+        ],
+        "notes": [
+            f"{len(load_library())} shipped definitions; incremental fired {inc['fired']:,} signals "
+            f"over {INCREMENTAL_EVENTS // scale:,} events, batch fired {batch['fired']:,}",
+            "batch reads Parquet through DuckDB (all threads of the machine); generation not timed",
+        ],
+    }
+
+
+def main() -> None:
+    result = run()
+    for f in result["figures"]:
+        verdict = "" if "target" not in f else ("PASS" if f["passed"] else "FAIL")
+        target = f" (target {f['op']} {number(f['target'])})" if "target" in f else ""
+        print(f"{f['name']}: {number(f['value'])} {f['unit']}{target} {verdict}")
+    for note in result["notes"]:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Batch evaluation: the same definitions over the whole event history, set-based in DuckDB.
+
+Events move from the store into DuckDB as Arrow (ADBC drivers for SQLite and PostgreSQL);
+benchmarks feed Parquet instead. Only fired signals come back to Python.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa  # type: ignore[import-untyped]
+from sqlalchemy import Engine
+
+from accord.errors import InputError
+from accord.signals import batch_sql, state_checks
+from accord.signals.measures import Compiled, baseline_factor, compile_spec
+from accord.signals.signal import Signal, build_signal, to_us
+from accord.signals.specs import BaselineCondition, LoadedSignal
+from accord.signals.store import save_signals
+from accord.yamlspec import parse_duration
+
+# `ev` is what definitions read; `ev_dims` adds the contact's seniority and department for
+# the few definitions that filter on them (the join costs a pass over every event).
+EV_VIEW = """
+CREATE OR REPLACE TEMP VIEW ev AS
+SELECT r.ord, r.msg, r.t, r.rt, r.kind, NULLIF(r.name, '') AS name, NULLIF(r.team, '') AS team,
+       NULLIF(r.account_id, '') AS account_id, NULLIF(r.contact_id, '') AS contact_id,
+       r.properties
+FROM {raw} r;
+CREATE OR REPLACE TEMP VIEW ev_dims AS
+SELECT ev.*, d.seniority AS c_seniority, d.department AS c_department
+FROM ev LEFT JOIN {dims} d ON d.id = ev.contact_id;
+"""
+
+_SQLITE_EVENTS = """
+SELECT id AS ord, message_id AS msg, CAST(occurred_at AS TEXT) AS occurred_at,
+       CAST(received_at AS TEXT) AS received_at, kind, COALESCE(name, '') AS name,
+       COALESCE(team, '') AS team, COALESCE(account_id, '') AS account_id,
+       COALESCE(contact_id, '') AS contact_id,
+       COALESCE(CAST(properties AS TEXT), '{}') AS properties
+FROM events WHERE account_id IS NOT NULL
+"""
+
+_PG_EVENTS = """
+SELECT id AS ord, message_id AS msg,
+       (EXTRACT(EPOCH FROM occurred_at) * 1000000)::bigint AS t,
+       (EXTRACT(EPOCH FROM received_at) * 1000000)::bigint AS rt, kind,
+       COALESCE(name, '') AS name, COALESCE(team, '') AS team, account_id,
+       COALESCE(contact_id, '') AS contact_id, COALESCE(properties::text, '{}') AS properties
+FROM events WHERE account_id IS NOT NULL
+"""
+
+_DIMS = "SELECT id, seniority, department FROM contacts"
+_CHUNK = 100_000
+
+
+def _sqlite_arrow(path: str, sql: str) -> pa.Table:
+    """Rows of `sql` as Arrow columns (text, `ord` as int64), read in chunks.
+
+    The stdlib driver shares the SQLite library (and its file locks) with SQLAlchemy, so
+    it sees every committed write, which a second SQLite copy in the process may not.
+    """
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        schema = pa.schema([(n, pa.int64() if n == "ord" else pa.string()) for n in names])
+        batches = []
+        while chunk := cur.fetchmany(_CHUNK):
+            cols = list(zip(*chunk, strict=True))
+            batches.append(
+                pa.record_batch(
+                    [pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)],
+                    schema=schema,
+                )
+            )
+        return pa.Table.from_batches(batches, schema=schema)
+    finally:
+        con.close()
+
+
+def _fetch_arrow(engine: Engine, sql: str) -> pa.Table:
+    """Run `sql` on the store and return an Arrow table (ADBC for PostgreSQL)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_arrow(url.database or ":memory:", sql)
+    if url.get_backend_name() != "postgresql":
+        raise InputError(
+            f"database {url.get_backend_name()}: batch signals need SQLite or PostgreSQL"
+        )
+    import adbc_driver_postgresql.dbapi as adbc  # type: ignore[import-untyped]
+
+    uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc.connect(uri) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetch_arrow_table()
+
+
+def load_store(con: duckdb.DuckDBPyConnection, engine: Engine) -> None:
+    """Define the `ev` relation from the store's events and contacts."""
+    backend = engine.url.get_backend_name()
+    raw = _fetch_arrow(engine, _SQLITE_EVENTS if backend == "sqlite" else _PG_EVENTS)
+    dims = _fetch_arrow(engine, _DIMS)
+    con.register("ev_arrow", raw)
+    con.register("dims_arrow", dims)
+    if backend == "sqlite":
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW ev_raw AS SELECT * EXCLUDE (occurred_at, received_at), "
+            "epoch_us(CAST(occurred_at AS TIMESTAMP)) AS t, "
+            "epoch_us(CAST(received_at AS TIMESTAMP)) AS rt FROM ev_arrow"
+        )
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW ev_raw AS SELECT * FROM ev_arrow")
+    con.execute(EV_VIEW.format(raw="ev_raw", dims="dims_arrow"))
+
+
+def _evidence(c: Compiled, row: tuple[Any, ...]) -> dict[str, Any]:
+    events = list(row[-1])
+    w = c.spec.when
+    x = c.extra
+    if c.mode == "first_seen":
+        return {"key": row[4], "events": events}
+    if c.mode == "state_change":
+        return {
+            "contact_id": row[5],
+            "property": c.value_path,
+            "from": row[6],
+            "to": row[4],
+            "events": events,
+        }
+    if c.mode == "baseline":
+        rec, old = float(row[4]), float(row[5])
+        ratio = rec / max(old * baseline_factor(w), x["min_baseline"])  # type: ignore[arg-type]
+        ev = {"recent": rec, "baseline": old, "ratio": ratio, "threshold": x["at_least"]}
+        return {**ev, **x["ev"], "events": events}
+    if c.mode == "change":
+        rec, old = float(row[4]), float(row[5])
+        bound = x["at_least"] if x["at_least"] is not None else x["at_most"]
+        ev = {"recent": rec, "previous": old, "change": (rec - old) / old, "threshold": bound}
+        return {**ev, **x["ev"], "events": events}
+    return {"value": row[4], "threshold": x["at_least"], **x["ev"], "events": events}
+
+
+def _signal(c: Compiled, row: tuple[Any, ...]) -> Signal:
+    spec = c.spec
+    account, t, msg, rt = row[0], int(row[1]), row[2], row[3]
+    return build_signal(
+        spec_id=spec.id,
+        source=c.loaded.source,
+        strength=spec.strength,
+        cooldown=spec.cooldown,
+        source_lag=spec.freshness.source_lag,
+        half_life=spec.freshness.half_life,
+        account_id=account,
+        dedupe_key=f"{spec.id}:{account}:{msg}",
+        observed_us=t,
+        received_us=int(rt) if rt is not None else None,
+        evidence=_evidence(c, row),
+    )
+
+
+def evaluate_relation(
+    con: duckdb.DuckDBPyConnection, specs: Sequence[LoadedSignal], *, since_us: int | None = None
+) -> list[Signal]:
+    """Every event-driven definition over the `ev` relation already defined on `con`."""
+    out: list[Signal] = []
+    for i, loaded in enumerate(specs):
+        if loaded.spec.is_state:
+            continue
+        c = compile_spec(i, loaded)
+        n = str(i)
+        for stmt in batch_sql.statements(c, n):
+            con.execute(stmt)
+        rows = con.execute(batch_sql.result(c, n, since_us)).fetchall()
+        out.extend(_signal(c, r) for r in rows)
+        for stmt in batch_sql.cleanup(n):
+            con.execute(stmt)
+    return out
+
+
+def since_moment(since: timedelta | datetime | str | None, now: datetime) -> datetime | None:
+    if since is None:
+        return None
+    if isinstance(since, datetime):
+        return since
+    return now - parse_duration(since)
+
+
+def run_batch(
+    engine: Engine,
+    specs: Sequence[LoadedSignal],
+    since: timedelta | datetime | str | None = None,
+    *,
+    now: datetime | None = None,
+    save: bool = False,
+    threads: int | None = None,
+) -> list[Signal]:
+    """All signals over the whole history that were observed at or after `since`."""
+    now = now or datetime.now(UTC)
+    start = since_moment(since, now)
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    try:
+        load_store(con, engine)
+        fired = evaluate_relation(con, specs, since_us=to_us(start) if start else None)
+    finally:
+        con.close()
+    state = state_checks.evaluate(engine, specs, now)
+    fired += [s for s in state if start is None or s.observed_at >= start]
+    if save:
+        with engine.begin() as conn:
+            save_signals(conn, fired)
+    return fired
+
+
+__all__ = ["BaselineCondition", "evaluate_relation", "load_store", "run_batch", "since_moment"]

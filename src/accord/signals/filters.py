@@ -1,0 +1,236 @@
+"""Event filters and property access, compiled twice with one meaning: to a Python
+predicate for the incremental engine and to a DuckDB SQL expression for the batch engine.
+
+Property values compare as text (`equals`, `one_of`; JSON true/false as `true`/`false`)
+and as numbers (`at_least`, `at_most`, ratios; text that is not a number never matches).
+Globs know `*` and `?` and match the whole value, case-sensitively.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from accord.signals.specs import EventFilter, PropertyTest, Scalar
+
+Row = Mapping[str, Any]
+Dims = tuple[str | None, str | None]  # contact seniority, department
+Predicate = Callable[[Row, Mapping[str, Any], Dims], bool]
+
+_REGEX_META = set("\\.^$|()[]{}+")
+
+
+def glob_regex(glob: str) -> str:
+    """A `*`/`?` glob as an anchored regular expression valid in Python and RE2."""
+    out = []
+    for ch in glob:
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch in _REGEX_META:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "^" + "".join(out) + "$"
+
+
+def is_glob(value: str) -> bool:
+    return "*" in value or "?" in value
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+# --- Python side ---------------------------------------------------------------------------
+
+
+def prop(props: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted property path, or None."""
+    if "." not in path:
+        return props.get(path)
+    cur: Any = props
+    for part in path.split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+def as_text(value: Any) -> str | None:
+    """A property value as the text both engines compare."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+def as_number(value: Any) -> float | None:
+    """A property value as a number, or None when it is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def parse_properties(raw: Any) -> Mapping[str, Any]:
+    if raw is None:
+        return {}
+    if isinstance(raw, str | bytes):
+        return orjson.loads(raw) if raw else {}
+    return raw  # type: ignore[no-any-return]
+
+
+def _text_set(values: list[Scalar]) -> frozenset[str]:
+    return frozenset(t for t in (as_text(v) for v in values) if t is not None)
+
+
+def _matcher(patterns: list[str]) -> Callable[[Any], bool]:
+    exact = frozenset(p for p in patterns if not is_glob(p))
+    globs = [re.compile(glob_regex(p), re.S) for p in patterns if is_glob(p)]
+    if not globs:
+        return lambda v: v in exact
+    return lambda v: v is not None and (v in exact or any(g.match(v) for g in globs))
+
+
+def _prop_check(path: str, test: PropertyTest) -> Callable[[Mapping[str, Any]], bool]:
+    checks: list[Callable[[Any], bool]] = []
+    if test.exists is not None:
+        want = test.exists
+        checks.append(lambda v: (v is not None) == want)
+    if test.equals is not None or test.one_of is not None:
+        allowed = _text_set(as_list(test.equals) + as_list(test.one_of))
+        checks.append(lambda v: as_text(v) in allowed)
+    if test.at_least is not None:
+        lo = test.at_least
+        checks.append(lambda v: (n := as_number(v)) is not None and n >= lo)
+    if test.at_most is not None:
+        hi = test.at_most
+        checks.append(lambda v: (n := as_number(v)) is not None and n <= hi)
+    return lambda props: all(c(prop(props, path)) for c in checks)
+
+
+def compile_python(f: EventFilter) -> Predicate:
+    """A predicate over (row, properties, contact dims); `kind` is checked by the caller."""
+    checks: list[Predicate] = []
+    if f.name is not None:
+        name_ok = _matcher(as_list(f.name))
+        checks.append(lambda r, p, d: name_ok(r.get("name")))
+    if f.team is not None:
+        teams = frozenset(as_list(f.team))
+        checks.append(lambda r, p, d: r.get("team") in teams)
+    if f.path_glob is not None:
+        path_ok = _matcher(as_list(f.path_glob))
+        checks.append(lambda r, p, d: path_ok(as_text(p.get("path"))))
+    for path, test in f.properties.items():
+        check = _prop_check(path, test)
+        checks.append(lambda r, p, d, check=check: check(p))  # type: ignore[misc]
+    if f.ratio is not None:
+        num, den, lo = f.ratio.numerator, f.ratio.denominator, f.ratio.at_least
+        checks.append(lambda r, p, d: _ratio(p, num, den, lo))
+    if f.contact_seniority is not None:
+        sen = frozenset(f.contact_seniority)
+        checks.append(lambda r, p, d: d[0] in sen)
+    if f.contact_department is not None:
+        dep = frozenset(f.contact_department)
+        checks.append(lambda r, p, d: d[1] in dep)
+    if not checks:
+        return lambda r, p, d: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda r, p, d: all(c(r, p, d) for c in checks)
+
+
+def _ratio(props: Mapping[str, Any], num: str, den: str, lo: float) -> bool:
+    n, d = as_number(prop(props, num)), as_number(prop(props, den))
+    return n is not None and d is not None and d > 0 and n / d >= lo
+
+
+def needs_dims(f: EventFilter) -> bool:
+    return f.contact_seniority is not None or f.contact_department is not None
+
+
+# --- DuckDB side ---------------------------------------------------------------------------
+
+
+def lit(value: Any) -> str:
+    """A SQL literal for a str, number or bool (strings quoted, quotes doubled)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_prop_text(path: str) -> str:
+    """DuckDB text of the property at a dotted path."""
+    json_path = "$" + "".join(f'."{part}"' for part in path.split("."))
+    return f"json_extract_string(properties, {lit(json_path)})"
+
+
+def sql_prop_number(path: str) -> str:
+    return f"TRY_CAST({sql_prop_text(path)} AS DOUBLE)"
+
+
+def _sql_match(column: str, patterns: list[str]) -> str:
+    parts = []
+    exact = [p for p in patterns if not is_glob(p)]
+    if exact:
+        parts.append(f"{column} IN ({', '.join(lit(p) for p in exact)})")
+    parts += [f"regexp_full_match({column}, {lit(glob_regex(p))})" for p in patterns if is_glob(p)]
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _sql_prop(path: str, test: PropertyTest) -> list[str]:
+    out = []
+    if test.exists is not None:
+        out.append(f"({sql_prop_text(path)} IS {'NOT ' if test.exists else ''}NULL)")
+    if test.equals is not None or test.one_of is not None:
+        allowed = sorted(_text_set(as_list(test.equals) + as_list(test.one_of)))
+        out.append(
+            f"COALESCE({sql_prop_text(path)} IN ({', '.join(lit(a) for a in allowed)}), FALSE)"
+        )
+    if test.at_least is not None:
+        out.append(f"COALESCE({sql_prop_number(path)} >= {lit(float(test.at_least))}, FALSE)")
+    if test.at_most is not None:
+        out.append(f"COALESCE({sql_prop_number(path)} <= {lit(float(test.at_most))}, FALSE)")
+    return out
+
+
+def compile_sql(f: EventFilter) -> str:
+    """A DuckDB boolean expression over the batch `ev` relation's columns."""
+    parts: list[str] = []
+    if f.kind is not None:
+        parts.append(f"kind IN ({', '.join(lit(k) for k in as_list(f.kind))})")
+    if f.name is not None:
+        parts.append(_sql_match("name", as_list(f.name)))
+    if f.team is not None:
+        parts.append(f"team IN ({', '.join(lit(t) for t in as_list(f.team))})")
+    if f.path_glob is not None:
+        parts.append(_sql_match(sql_prop_text("path"), as_list(f.path_glob)))
+    for path, test in f.properties.items():
+        parts += _sql_prop(path, test)
+    if f.ratio is not None:
+        num, den = sql_prop_number(f.ratio.numerator), sql_prop_number(f.ratio.denominator)
+        lo = lit(float(f.ratio.at_least))
+        parts.append(f"COALESCE({den} > 0 AND {num} / {den} >= {lo}, FALSE)")
+    if f.contact_seniority is not None:
+        parts.append(f"c_seniority IN ({', '.join(lit(s) for s in f.contact_seniority)})")
+    if f.contact_department is not None:
+        parts.append(f"c_department IN ({', '.join(lit(s) for s in f.contact_department)})")
+    return " AND ".join(f"COALESCE({p}, FALSE)" for p in parts) or "TRUE"

@@ -1,0 +1,282 @@
+"""One compiled definition for the incremental engine: filter, measure step and firing.
+
+The window of an event at time t is (t - window, t]; a baseline or previous window is
+(t - window - baseline, t - window]. Both engines share these definitions (see batch_sql).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from accord.signals.filters import (
+    Dims,
+    Predicate,
+    as_list,
+    as_number,
+    as_text,
+    compile_python,
+    needs_dims,
+    prop,
+)
+from accord.signals.signal import Signal, build_signal, to_us
+from accord.signals.specs import (
+    BaselineCondition,
+    ChangeCondition,
+    CountCondition,
+    FirstSeenCondition,
+    LoadedSignal,
+    SignalSpec,
+    StateChangeCondition,
+    SumCondition,
+)
+from accord.signals.windows import AccountState
+from accord.yamlspec import format_duration
+
+US_PER_S = 1_000_000
+
+
+def _us(td: Any) -> int:
+    return int(td.total_seconds()) * US_PER_S
+
+
+def measure_mode(spec: SignalSpec) -> str:
+    """count | distinct | new_contact | sum | baseline | change | first_seen | state_change."""
+    w = spec.when
+    if isinstance(w, CountCondition):
+        modes = {"event": "count", "contact": "distinct", "property": "distinct"}
+        return modes.get(w.distinct, "new_contact")
+    return {
+        SumCondition: "sum",
+        BaselineCondition: "baseline",
+        ChangeCondition: "change",
+        FirstSeenCondition: "first_seen",
+        StateChangeCondition: "state_change",
+    }[type(w)]
+
+
+def baseline_factor(w: BaselineCondition | ChangeCondition) -> float:
+    """Scale from the baseline total to one window's worth (e.g. 7d / 56d)."""
+    base = w.baseline if isinstance(w, BaselineCondition) else w.window
+    return w.window.total_seconds() / base.total_seconds()
+
+
+def key_getter(key: str) -> Callable[[Mapping[str, Any], Mapping[str, Any], Dims], str | None]:
+    """The first_seen key of an event, as text."""
+    if key == "contact":
+        return lambda r, p, d: r.get("contact_id") or None
+    if key == "name":
+        return lambda r, p, d: r.get("name")
+    if key == "contact.seniority":
+        return lambda r, p, d: d[0]
+    if key == "contact.department":
+        return lambda r, p, d: d[1]
+    path = key.removeprefix("properties.")
+    return lambda r, p, d: as_text(prop(p, path))
+
+
+@dataclass
+class Compiled:
+    idx: int
+    loaded: LoadedSignal
+    mode: str
+    kinds: list[str] | None
+    pred: Predicate
+    needs_dims: bool
+    window_us: int = 0
+    older_us: int = 0
+    value_path: str | None = None
+    fingerprint: str = ""
+    cooldown_us: int = 0
+    keep: int = 10
+    key_of: Callable[..., str | None] | None = None
+    distinct_path: str | None = None
+    allowed: frozenset[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    fn: Callable[..., Any] = field(default=lambda *a: None, repr=False)
+
+    @property
+    def spec(self) -> SignalSpec:
+        return self.loaded.spec
+
+    def new_state(self) -> AccountState:
+        st = AccountState()
+        if self.mode == "distinct":
+            st.counts = {}
+        elif self.mode in ("new_contact", "first_seen"):
+            st.seen = set()
+        elif self.mode == "state_change":
+            st.last = {}
+        return st
+
+    def step(
+        self, st: AccountState, account: str, t: int, row: Mapping[str, Any],
+        props: Mapping[str, Any], dims: Dims,
+    ) -> Signal | None:  # fmt: skip
+        """Add one matching event; return the signal when the threshold is crossed."""
+        evidence = self.fn(self, st, t, row, props, dims)
+        if evidence is None:
+            return None
+        if st.cool is not None and t < st.cool:
+            return None
+        if self.cooldown_us:
+            st.cool = t + self.cooldown_us
+        spec = self.spec
+        msg = row["message_id"]
+        received = row.get("received_at")
+        return build_signal(
+            spec_id=spec.id,
+            source=self.loaded.source,
+            strength=spec.strength,
+            cooldown=spec.cooldown,
+            source_lag=spec.freshness.source_lag,
+            half_life=spec.freshness.half_life,
+            account_id=account,
+            dedupe_key=f"{spec.id}:{account}:{msg}",
+            observed_us=t,
+            received_us=to_us(received) if received is not None else None,
+            evidence=evidence,
+        )
+
+
+def _value(c: Compiled, props: Mapping[str, Any]) -> float:
+    if c.value_path is None:
+        return 1.0
+    n = as_number(prop(props, c.value_path))
+    return 0.0 if n is None else n
+
+
+def _step_count(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
+    st.evict(t - c.window_us)
+    if c.distinct_path is None:
+        contact = row.get("contact_id") or None
+    else:
+        contact = as_text(prop(props, c.distinct_path))
+    if c.mode == "distinct":
+        if contact is not None:
+            st.add((t, row["message_id"], contact, 0.0))
+        value = float(len(st.counts or ()))
+    elif c.mode == "new_contact":
+        if contact is not None and contact not in st.seen:  # type: ignore[operator]
+            st.seen.add(contact)  # type: ignore[union-attr]
+            st.add((t, row["message_id"], contact, 0.0))
+        value = float(len(st.recent))
+    else:
+        st.add((t, row["message_id"], contact, _value(c, props)))
+        value = float(len(st.recent)) if c.mode == "count" else st.rsum
+    if value < c.extra["at_least"]:
+        return None
+    return {
+        "value": value,
+        "threshold": c.extra["at_least"],
+        **c.extra["ev"],
+        "events": st.latest(c.keep),
+    }
+
+
+def _step_relative(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
+    st.shift(t - c.window_us, t - c.window_us - c.older_us)
+    st.add((t, row["message_id"], row.get("contact_id") or None, _value(c, props)))
+    recent, older = st.rsum, st.osum
+    x = c.extra
+    if c.mode == "baseline":
+        if recent < x["min_count"]:
+            return None
+        ratio = recent / max(older * x["factor"], x["min_baseline"])
+        if ratio < x["at_least"]:
+            return None
+        ev = {"recent": recent, "baseline": older, "ratio": ratio, "threshold": x["at_least"]}
+    else:
+        if older < x["min_previous"]:
+            return None
+        change = (recent - older) / older
+        if (x["at_least"] is not None and change < x["at_least"]) or (
+            x["at_most"] is not None and change > x["at_most"]
+        ):
+            return None
+        ev = {"recent": recent, "previous": older, "change": change}
+        ev["threshold"] = x["at_least"] if x["at_least"] is not None else x["at_most"]
+    return {**ev, **x["ev"], "events": st.latest(c.keep)}
+
+
+def _step_first(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
+    key = c.key_of(row, props, dims)  # type: ignore[misc]
+    if key is None or key in st.seen or (c.allowed is not None and key not in c.allowed):  # type: ignore[operator]
+        return None
+    st.seen.add(key)  # type: ignore[union-attr]
+    return {"key": key, "events": [row["message_id"]] if c.keep else []}
+
+
+def _step_state(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
+    contact = row.get("contact_id")
+    value = as_text(prop(props, c.value_path)) if c.value_path else None
+    if not contact or value is None:
+        return None
+    last = st.last.get(contact)  # type: ignore[union-attr]
+    st.last[contact] = value  # type: ignore[index]
+    if last == value or (last is None and not c.extra["fire_on_first"]):
+        return None
+    if c.allowed is not None and value not in c.allowed:
+        return None
+    ev = {"contact_id": contact, "property": c.value_path, "from": last, "to": value}
+    return {**ev, "events": [row["message_id"]] if c.keep else []}
+
+
+_STEPS: dict[str, Callable[..., Any]] = {
+    "count": _step_count,
+    "distinct": _step_count,
+    "new_contact": _step_count,
+    "sum": _step_count,
+    "baseline": _step_relative,
+    "change": _step_relative,
+    "first_seen": _step_first,
+    "state_change": _step_state,
+}
+
+
+def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
+    """Compile one event-driven definition for the incremental engine."""
+    spec = loaded.spec
+    w = spec.when
+    f = w.event  # type: ignore[union-attr]
+    c = Compiled(
+        idx=idx,
+        loaded=loaded,
+        mode=measure_mode(spec),
+        kinds=as_list(f.kind) or None,
+        pred=compile_python(f),
+        needs_dims=needs_dims(f) or getattr(w, "key", "").startswith("contact."),
+        fingerprint=spec.fingerprint(),
+        cooldown_us=_us(spec.cooldown),
+        keep=spec.evidence.keep_events,
+    )
+    _fill(c, w)
+    c.fn = _STEPS[c.mode]
+    return c
+
+
+def _fill(c: Compiled, w: Any) -> None:
+    if isinstance(w, CountCondition | SumCondition):
+        c.window_us = _us(w.window)
+        c.value_path = w.property if isinstance(w, SumCondition) else None
+        if isinstance(w, CountCondition) and w.distinct == "property":
+            c.distinct_path = w.property
+        c.extra = {"at_least": w.at_least, "ev": {"window": format_duration(w.window)}}
+    elif isinstance(w, BaselineCondition | ChangeCondition):
+        c.window_us = _us(w.window)
+        c.older_us = _us(w.baseline if isinstance(w, BaselineCondition) else w.window)
+        c.value_path = w.property
+        c.extra = {"factor": baseline_factor(w), "ev": {"window": format_duration(w.window)}}
+        c.extra.update(
+            w.model_dump(
+                include={"at_least", "at_most", "min_count", "min_baseline", "min_previous"}
+            )
+        )
+    elif isinstance(w, FirstSeenCondition):
+        c.key_of = key_getter(w.key)
+        c.allowed = frozenset(filter(None, map(as_text, w.values))) if w.values else None
+    elif isinstance(w, StateChangeCondition):
+        c.value_path = w.property
+        c.allowed = frozenset(filter(None, map(as_text, w.to))) if w.to else None
+        c.extra = {"fire_on_first": w.fire_on_first}

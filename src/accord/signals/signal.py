@@ -1,0 +1,128 @@
+"""A fired signal: account, type, times, strength, evidence, freshness and its definition."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US = timedelta(microseconds=1)
+
+
+def to_us(value: datetime | str | int | float) -> int:
+    """Microseconds since the epoch (UTC); naive datetimes and strings are taken as UTC."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return round(value * 1_000_000)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - EPOCH) // US
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+def signal_id(dedupe_key: str) -> str:
+    """The same id for the same dedupe key, so batch and incremental runs agree on ids."""
+    return "sig_" + hashlib.blake2b(dedupe_key.encode(), digest_size=13).hexdigest()
+
+
+def clean_number(x: Any) -> Any:
+    """Ints stay ints, whole floats become ints, other floats keep 6 decimals."""
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return x
+    f = float(x)
+    return int(f) if f.is_integer() else round(f, 6)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One firing. `observed_at` is when the activity happened; `fired_at` when it was known."""
+
+    id: str
+    account_id: str
+    type: str
+    fired_at: datetime
+    observed_at: datetime
+    strength: float
+    evidence: dict[str, Any] = field(compare=True)
+    dedupe_key: str
+    cooldown_until: datetime | None
+    source_lag_s: float
+    half_life_s: float
+    source: str
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.observed_at
+
+    def decayed_strength(self, now: datetime) -> float:
+        """strength x 0.5 ^ (age / half-life); full strength while the half-life is zero."""
+        if self.half_life_s <= 0:
+            return self.strength
+        age_s = max(0.0, self.age(now).total_seconds())
+        return float(self.strength * 0.5 ** (age_s / self.half_life_s))
+
+    def is_fresh(self, now: datetime, within: timedelta) -> bool:
+        """True when the activity behind the signal happened no longer than `within` ago."""
+        return self.age(now) <= within
+
+    def key(self) -> tuple[str, str, str]:
+        """What must agree between batch and incremental evaluation."""
+        return (self.type, self.account_id, self.dedupe_key)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "account_id": self.account_id,
+            "type": self.type,
+            "fired_at": self.fired_at.isoformat(),
+            "observed_at": self.observed_at.isoformat(),
+            "strength": self.strength,
+            "evidence": self.evidence,
+            "dedupe_key": self.dedupe_key,
+            "cooldown_until": self.cooldown_until.isoformat() if self.cooldown_until else None,
+            "source_lag_s": self.source_lag_s,
+            "half_life_s": self.half_life_s,
+            "source": self.source,
+        }
+
+
+def build_signal(
+    *,
+    spec_id: str,
+    source: str,
+    strength: float,
+    cooldown: timedelta,
+    source_lag: timedelta,
+    half_life: timedelta,
+    account_id: str,
+    dedupe_key: str,
+    observed_us: int,
+    received_us: int | None,
+    evidence: dict[str, Any],
+) -> Signal:
+    """The one constructor both evaluators use, so their signals compare equal."""
+    observed = from_us(observed_us)
+    lag_us = max(0, (received_us or observed_us) - observed_us)
+    return Signal(
+        id=signal_id(dedupe_key),
+        account_id=account_id,
+        type=spec_id,
+        fired_at=from_us(max(observed_us, received_us or observed_us)),
+        observed_at=observed,
+        strength=strength,
+        evidence={
+            k: clean_number(v) if not isinstance(v, list | dict) else v for k, v in evidence.items()
+        },
+        dedupe_key=dedupe_key,
+        cooldown_until=observed + cooldown if cooldown else None,
+        source_lag_s=max(source_lag.total_seconds(), lag_us / 1_000_000),
+        half_life_s=half_life.total_seconds(),
+        source=source,
+    )

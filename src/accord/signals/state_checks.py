@@ -1,0 +1,164 @@
+"""Time-driven definitions checked on the current records as of a moment: deal stall
+(an open opportunity's stage older than N days with no recent activity) and renewal
+approaching with weak health. One set-based query each, shared by both engines.
+
+Health comes from the account attribute named by `health_property` (default
+`health_score`, 0-100) until the scoring layer stores health scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, and_, false, func, or_, select
+
+from accord.signals.filters import as_list, is_glob
+from accord.signals.signal import Signal, build_signal, to_us
+from accord.signals.specs import EventFilter, LoadedSignal, RenewalCondition, StageAgeCondition
+from accord.store.schema import accounts, events, opportunities, opportunity_stages
+
+
+def evaluate(engine: Engine, specs: Sequence[LoadedSignal], now: datetime) -> list[Signal]:
+    """Every time-driven signal that holds as of `now`."""
+    out: list[Signal] = []
+    for loaded in specs:
+        w = loaded.spec.when
+        if isinstance(w, StageAgeCondition):
+            out += _stage_age(engine, loaded, w, now)
+        elif isinstance(w, RenewalCondition):
+            out += _renewal(engine, loaded, w, now)
+    return out
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _name_test(names: list[str]) -> ColumnElement[bool]:
+    tests: list[ColumnElement[bool]] = []
+    exact = [n for n in names if not is_glob(n)]
+    if exact:
+        tests.append(events.c.name.in_(exact))
+    for g in (n for n in names if is_glob(n)):
+        like = g.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        tests.append(events.c.name.like(like.replace("*", "%").replace("?", "_"), escape="\\"))
+    return or_(*tests) if tests else false()
+
+
+def activity_filter(f: EventFilter) -> ColumnElement[bool]:
+    """SQL for the kind, name and team parts of an activity filter."""
+    parts: list[ColumnElement[bool]] = []
+    if f.kind is not None:
+        parts.append(events.c.kind.in_(as_list(f.kind)))
+    if f.team is not None:
+        parts.append(events.c.team.in_(as_list(f.team)))
+    if f.name is not None:
+        parts.append(_name_test(as_list(f.name)))
+    return and_(*parts) if parts else events.c.id.is_not(None)
+
+
+def _signal(
+    loaded: LoadedSignal,
+    account: str,
+    key: str,
+    observed: datetime,
+    now: datetime,
+    ev: dict[str, Any],
+) -> Signal:
+    spec = loaded.spec
+    return build_signal(
+        spec_id=spec.id,
+        source=loaded.source,
+        strength=spec.strength,
+        cooldown=spec.cooldown,
+        source_lag=spec.freshness.source_lag,
+        half_life=spec.freshness.half_life,
+        account_id=account,
+        dedupe_key=f"{spec.id}:{account}:{key}",
+        observed_us=to_us(observed),
+        received_us=to_us(max(now, observed)),
+        evidence=ev,
+    )
+
+
+def _stage_age(
+    engine: Engine, loaded: LoadedSignal, w: StageAgeCondition, now: datetime
+) -> list[Signal]:
+    o, s = opportunities, opportunity_stages
+    entered = (
+        select(s.c.opportunity_id, s.c.stage, func.max(s.c.entered_at).label("entered_at"))
+        .group_by(s.c.opportunity_id, s.c.stage)
+        .subquery()
+    )
+    last = (
+        select(events.c.account_id, func.max(events.c.occurred_at).label("last_at"))
+        .where(events.c.occurred_at <= now, activity_filter(w.activity))
+        .group_by(events.c.account_id)
+        .subquery()
+    )
+    since = func.coalesce(entered.c.entered_at, o.c.created_at)
+    q = (
+        select(o.c.id, o.c.account_id, o.c.stage, o.c.name, since.label("since"), last.c.last_at)
+        .select_from(
+            o.outerjoin(
+                entered, and_(entered.c.opportunity_id == o.c.id, entered.c.stage == o.c.stage)
+            ).outerjoin(last, last.c.account_id == o.c.account_id)
+        )
+        .where(o.c.is_closed == false(), o.c.account_id.is_not(None))
+        .where(since <= now - w.older_than)
+        .where(or_(last.c.last_at.is_(None), last.c.last_at <= now - w.quiet_for))
+    )
+    if w.stages:
+        q = q.where(o.c.stage.in_(w.stages))
+    out = []
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            since_at = _utc(r.since)
+            observed = since_at + w.older_than
+            if r.last_at is not None:
+                observed = max(observed, _utc(r.last_at) + w.quiet_for)
+            ev = {
+                "opportunity_id": r.id,
+                "opportunity": r.name,
+                "stage": r.stage,
+                "stage_entered_at": since_at.isoformat(),
+                "days_in_stage": (now - since_at).days,
+                "last_activity_at": _utc(r.last_at).isoformat() if r.last_at else None,
+            }
+            out.append(
+                _signal(
+                    loaded, r.account_id, f"{r.id}:{r.stage}:{to_us(since_at)}", observed, now, ev
+                )
+            )
+    return out
+
+
+def _renewal(
+    engine: Engine, loaded: LoadedSignal, w: RenewalCondition, now: datetime
+) -> list[Signal]:
+    a = accounts
+    health = a.c.attributes[w.health_property].as_float()
+    today: date = now.date()
+    q = (
+        select(a.c.id, a.c.renewal_date, a.c.arr, health.label("health"))
+        .where(a.c.merged_into.is_(None), a.c.renewal_date.is_not(None))
+        .where(a.c.renewal_date >= today, a.c.renewal_date <= (now + w.within).date())
+        .where(health < w.health_below)
+    )
+    out = []
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            renew = datetime.combine(r.renewal_date, time(), tzinfo=UTC)
+            ev = {
+                "renewal_date": r.renewal_date.isoformat(),
+                "days_to_renewal": (r.renewal_date - today).days,
+                "health": r.health,
+                "health_below": w.health_below,
+                "health_source": f"accounts.attributes.{w.health_property}",
+                "arr": r.arr,
+            }
+            observed = renew - w.within
+            out.append(_signal(loaded, r.id, r.renewal_date.isoformat(), observed, now, ev))
+    return out

@@ -1,0 +1,153 @@
+"""Fired signals and durable window state in the store (`signals`, `signal_state`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Insert, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from accord.errors import NotFound
+from accord.signals.signal import Signal
+from accord.store.schema import signal_state, signals
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT that knows ON CONFLICT (SQLite and PostgreSQL both do)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _row(s: Signal, now: datetime) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "account_id": s.account_id,
+        "type": s.type,
+        "fired_at": s.fired_at,
+        "observed_at": s.observed_at,
+        "strength": s.strength,
+        "evidence": s.evidence,
+        "dedupe_key": s.dedupe_key,
+        "cooldown_until": s.cooldown_until,
+        "source_lag_s": s.source_lag_s,
+        "half_life_s": s.half_life_s,
+        "definition": s.source,
+        "created_at": now,
+    }
+
+
+def save_signals(conn: Connection, fired: Sequence[Signal]) -> int:
+    """Insert fired signals; one already stored (same account and dedupe key) is skipped."""
+    if not fired:
+        return 0
+    now = datetime.now(UTC)
+    keys = sorted({s.dedupe_key for s in fired})
+    known: set[tuple[str, str]] = set()
+    for i in range(0, len(keys), 500):
+        q = select(signals.c.account_id, signals.c.dedupe_key).where(
+            signals.c.dedupe_key.in_(keys[i : i + 500])
+        )
+        known.update((a, k) for a, k in conn.execute(q))
+    new = {
+        (s.account_id, s.dedupe_key): s for s in fired if (s.account_id, s.dedupe_key) not in known
+    }
+    if new:
+        stmt: Insert = _insert(conn, signals).on_conflict_do_nothing()
+        conn.execute(stmt, [_row(s, now) for s in new.values()])
+    return len(new)
+
+
+def save_states(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Upsert (signal_id, account_id, fingerprint, state) rows."""
+    if not rows:
+        return
+    now = datetime.now(UTC)
+    stmt = _insert(conn, signal_state)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["signal_id", "account_id"],
+        set_={
+            "fingerprint": stmt.excluded.fingerprint,
+            "state": stmt.excluded.state,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    conn.execute(stmt, [{**r, "updated_at": now} for r in rows])
+
+
+def load_states(engine: Engine, fingerprints: dict[str, str]) -> Iterable[tuple[str, str, str]]:
+    """(signal_id, account_id, state) for definitions whose fingerprint still matches."""
+    if not fingerprints:
+        return []
+    q = select(
+        signal_state.c.signal_id,
+        signal_state.c.account_id,
+        signal_state.c.fingerprint,
+        signal_state.c.state,
+    ).where(signal_state.c.signal_id.in_(list(fingerprints)))
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [(r[0], r[1], r[3]) for r in rows if fingerprints.get(r[0]) == r[2]]
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _from_row(r: Any) -> Signal:
+    return Signal(
+        id=r.id,
+        account_id=r.account_id,
+        type=r.type,
+        fired_at=_as_utc(r.fired_at),  # type: ignore[arg-type]
+        observed_at=_as_utc(r.observed_at),  # type: ignore[arg-type]
+        strength=r.strength,
+        evidence=r.evidence,
+        dedupe_key=r.dedupe_key,
+        cooldown_until=_as_utc(r.cooldown_until),
+        source_lag_s=r.source_lag_s,
+        half_life_s=r.half_life_s,
+        source=r.definition,
+    )
+
+
+def list_signals(
+    engine: Engine,
+    *,
+    account_id: str | None = None,
+    type: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[Signal]:
+    """Stored signals, newest first."""
+    q = select(signals).order_by(signals.c.fired_at.desc(), signals.c.id)
+    if account_id is not None:
+        q = q.where(signals.c.account_id == account_id)
+    if type is not None:
+        q = q.where(signals.c.type == type)
+    if since is not None:
+        q = q.where(signals.c.fired_at >= since)
+    if limit is not None:
+        q = q.limit(limit)
+    with engine.connect() as conn:
+        return [_from_row(r) for r in conn.execute(q)]
+
+
+def get_signal(engine: Engine, signal_id: str) -> Signal:
+    with engine.connect() as conn:
+        row = conn.execute(select(signals).where(signals.c.id == signal_id)).first()
+    if row is None:
+        raise NotFound(
+            f"signal {signal_id!r}: not found; list stored signals with `accord signals list`"
+        )
+    return _from_row(row)
+
+
+def counts_by_type(engine: Engine) -> dict[str, int]:
+    q = select(signals.c.type, func.count()).group_by(signals.c.type)
+    with engine.connect() as conn:
+        return {t: int(n) for t, n in conn.execute(q)}

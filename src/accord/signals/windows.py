@@ -1,0 +1,100 @@
+"""Flat per-(signal, account) window state for the incremental engine, and its JSON form.
+
+Entries are tuples `(t_us, message_id, contact_id, value)` in arrival order. `recent` holds
+the entries of the current window, `older` those of the baseline or previous window.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import orjson
+
+Entry = tuple[int, str, "str | None", float]
+
+
+class AccountState:
+    """Window contents, running sums, seen keys, last values and cooldown of one account."""
+
+    __slots__ = ("cool", "counts", "last", "older", "osum", "recent", "rsum", "seen")
+
+    def __init__(self) -> None:
+        self.recent: deque[Entry] = deque()
+        self.older: deque[Entry] = deque()
+        self.rsum = 0.0
+        self.osum = 0.0
+        self.counts: dict[str, int] | None = None
+        self.seen: set[str] | None = None
+        self.last: dict[str, str] | None = None
+        self.cool: int | None = None
+
+    def evict(self, limit: int) -> None:
+        """Drop recent entries at or before `limit` (no older window)."""
+        rec, counts = self.recent, self.counts
+        while rec and rec[0][0] <= limit:
+            e = rec.popleft()
+            self.rsum -= e[3]
+            if counts is not None and e[2] is not None:
+                n = counts[e[2]] - 1
+                if n:
+                    counts[e[2]] = n
+                else:
+                    del counts[e[2]]
+
+    def shift(self, recent_limit: int, older_limit: int) -> None:
+        """Move entries from the recent to the older window, then drop the oldest."""
+        rec, old = self.recent, self.older
+        while rec and rec[0][0] <= recent_limit:
+            e = rec.popleft()
+            self.rsum -= e[3]
+            old.append(e)
+            self.osum += e[3]
+        while old and old[0][0] <= older_limit:
+            self.osum -= old.popleft()[3]
+
+    def add(self, entry: Entry) -> None:
+        self.recent.append(entry)
+        self.rsum += entry[3]
+        if self.counts is not None and entry[2] is not None:
+            self.counts[entry[2]] = self.counts.get(entry[2], 0) + 1
+
+    def latest(self, n: int) -> list[str]:
+        """Message ids of the latest `n` entries of the window, oldest first."""
+        if n <= 0:
+            return []
+        rec = self.recent
+        return [rec[i][1] for i in range(max(0, len(rec) - n), len(rec))]
+
+    def dumps(self) -> str:
+        doc: dict[str, Any] = {"r": list(self.recent), "rs": self.rsum}
+        if self.older:
+            doc["o"] = list(self.older)
+            doc["os"] = self.osum
+        if self.seen is not None:
+            doc["s"] = sorted(self.seen)
+        if self.last is not None:
+            doc["l"] = self.last
+        if self.cool is not None:
+            doc["c"] = self.cool
+        return orjson.dumps(doc).decode()
+
+    @classmethod
+    def loads(cls, text: str, *, counts: bool) -> AccountState:
+        doc = orjson.loads(text)
+        st = cls()
+        st.recent = deque(tuple(e) for e in doc.get("r", ()))
+        st.older = deque(tuple(e) for e in doc.get("o", ()))
+        st.rsum = float(doc.get("rs", 0.0))
+        st.osum = float(doc.get("os", 0.0))
+        if "s" in doc:
+            st.seen = set(doc["s"])
+        if "l" in doc:
+            st.last = dict(doc["l"])
+        st.cool = doc.get("c")
+        if counts:
+            st.counts = {}
+            for e in st.recent:
+                if e[2] is not None:
+                    st.counts[e[2]] = st.counts.get(e[2], 0) + 1
+        return st

@@ -1,0 +1,84 @@
+"""Building events and definitions for the signal tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine
+
+from accord.signals.specs import LoadedSignal, SignalSpec
+from accord.store.schema import contacts, events
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def spec(doc: dict[str, Any] | str, source: str = "test.yaml:1") -> LoadedSignal:
+    """A definition from a dict or YAML text."""
+    data = yaml.safe_load(doc) if isinstance(doc, str) else doc
+    return LoadedSignal(spec=SignalSpec.model_validate(data), source=source)
+
+
+def event(
+    n: int,
+    *,
+    at: datetime | timedelta,
+    kind: str = "track",
+    name: str | None = "Signed In",
+    account: str | None = "acc_1",
+    contact: str | None = None,
+    team: str | None = None,
+    props: dict[str, Any] | None = None,
+    lag: timedelta = timedelta(0),
+) -> dict[str, Any]:
+    """One event row shaped like the `events` table (message id `m<n>`)."""
+    occurred = T0 + at if isinstance(at, timedelta) else at
+    return {
+        "id": n,
+        "message_id": f"m{n}",
+        "source": "test",
+        "occurred_at": occurred,
+        "received_at": occurred + lag,
+        "kind": kind,
+        "name": name,
+        "team": team,
+        "account_id": account,
+        "contact_id": contact,
+        "properties": props or {},
+    }
+
+
+def ordered(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows in evaluation order: occurred_at, then id."""
+    return sorted(rows, key=lambda r: (r["occurred_at"], r["id"]))
+
+
+def insert_events(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(events.insert(), list(rows))
+
+
+def insert_contacts(
+    engine: Engine, people: dict[str, tuple[str, str]], account: str | None = None
+) -> None:
+    """Contacts by id with (seniority, department)."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": cid,
+            "account_id": account,
+            "email": f"{cid}@example.com",
+            "seniority": sen,
+            "department": dep,
+            "source": "test",
+            "attributes": {},
+            "created_at": now,
+            "updated_at": now,
+        }
+        for cid, (sen, dep) in people.items()
+    ]
+    with engine.begin() as conn:
+        conn.execute(contacts.insert(), rows)
