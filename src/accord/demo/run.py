@@ -1,0 +1,107 @@
+"""Generate the demo files, then load them through the real import paths and resolve."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from accord.demo.crm_files import SALESFORCE_DIR, write_all
+from accord.demo.events import write_events
+from accord.demo.generator import generate
+from accord.demo.model import DemoConfig, World
+from accord.graph.resolve import resolve_all
+from accord.graph.targets import import_targets
+from accord.ingest.csv_import import import_csv
+from accord.ingest.options import ImportOptions
+from accord.ingest.salesforce import import_salesforce
+
+EVENTS_FILE = "events.jsonl"
+
+
+@dataclass
+class DemoRun:
+    """What one demo run wrote, imported and resolved, and how long each step took."""
+
+    out: Path
+    files: dict[str, int] = field(default_factory=dict)  # file name -> rows (events: calls)
+    imported: dict[str, dict[str, int]] = field(default_factory=dict)  # import -> counts
+    resolve: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def write_demo_files(config: DemoConfig, out: Path) -> tuple[World, DemoRun]:
+    """Generate the world for `config` and write every demo file into `out`."""
+    run = DemoRun(out=out)
+    with _timed(run, "generate"):
+        world = generate(config)
+    with _timed(run, "write_crm"):
+        out.mkdir(parents=True, exist_ok=True)
+        run.files = write_all(world, out)
+    with _timed(run, "write_events"):
+        run.files[EVENTS_FILE] = write_events(world, out / EVENTS_FILE)
+    return world, run
+
+
+def run_demo(engine: Engine, config: DemoConfig, out: Path) -> DemoRun:
+    """Write the demo files and import them; events.jsonl is written by a second process
+    while the import runs, since nothing imports it yet."""
+    started = time.perf_counter()
+    run = DemoRun(out=out)
+    with _timed(run, "generate"):
+        world = generate(config)
+    with _timed(run, "write_crm"):
+        out.mkdir(parents=True, exist_ok=True)
+        run.files = write_all(world, out)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        events = pool.submit(write_events_for, config, out / EVENTS_FILE)
+        import_demo_files(engine, run)
+        with _timed(run, "wait_for_events"):
+            run.files[EVENTS_FILE] = events.result()
+    run.seconds["total"] = round(time.perf_counter() - started, 3)
+    return run
+
+
+def write_events_for(config: DemoConfig, path: Path) -> int:
+    """Regenerate the world for `config` and write its events (same seed, same file)."""
+    return write_events(generate(config), path)
+
+
+def import_demo_files(engine: Engine, run: DemoRun) -> None:
+    """Load the files of `run` through the importers, resolving once the CRM is in."""
+    options = ImportOptions(progress=False)
+    out = run.out
+    with _timed(run, "import_salesforce"):
+        report = import_salesforce(engine, out / SALESFORCE_DIR, options)
+        run.imported["salesforce"] = dict(report.counts)
+    with _timed(run, "resolve"):
+        run.resolve = asdict(resolve_all(engine))
+    with _timed(run, "import_intent"):
+        intent = import_csv(
+            engine, out / "intent.csv", kind="intent", column_map=out / "intent_map.yaml",
+            options=options,
+        )  # fmt: skip
+        run.imported["intent"] = dict(intent.counts)
+    with _timed(run, "import_targets"):
+        targets = import_targets(engine, out / "targets.csv", options)
+        run.imported["targets"] = {"rows": targets.rows, "resolved": targets.resolved}
+
+
+class _timed:
+    """Add the wall time of a block to `run.seconds[name]`."""
+
+    def __init__(self, run: DemoRun, name: str) -> None:
+        self.run, self.name = run, name
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = time.perf_counter() - self.start
+        self.run.seconds[self.name] = round(elapsed + self.run.seconds.get(self.name, 0.0), 3)
