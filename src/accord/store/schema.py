@@ -384,3 +384,46 @@ signal_state = Table(
     Column("state", Text, nullable=False),
     Column("updated_at", TS, nullable=False),
 )
+
+# Score definitions (scoring layer): every version ever applied; `active` marks the one in use.
+score_definitions = Table(
+    "score_definitions",
+    metadata,
+    Column("score", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("active", Boolean, nullable=False, default=False),
+)
+
+# The latest value of every (account, score), with the parts that made it and its version.
+scores_current = Table(
+    "scores_current",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("score", String(40), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("label", String(40)),
+    Column("parts", JSON, nullable=False, default=list),
+    Column("computed_at", TS, nullable=False),
+    Index("ix_scores_current_score_value", "score", "value"),
+)
+
+# Appended whenever an account's score value, label or version changes.
+score_history = Table(
+    "score_history",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("account_id", Id, nullable=False),
+    Column("score", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("label", String(40)),
+    Column("parts", JSON, nullable=False, default=list),
+    Column("computed_at", TS, nullable=False),
+    Index("ix_score_history_account_id_score_computed_at", "account_id", "score", "computed_at"),
+)

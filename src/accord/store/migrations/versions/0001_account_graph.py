@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:12:40.533424
+Create Date: 2026-11-23 11:56:29.330273
 """
 
 from __future__ import annotations
@@ -165,6 +165,42 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_runs'))
     )
+    op.create_table('score_definitions',
+    sa.Column('score', sa.String(length=40), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('spec', sa.JSON(), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('score', 'version', name=op.f('pk_score_definitions'))
+    )
+    op.create_table('score_history',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.String(length=40), nullable=False),
+    sa.Column('score', sa.String(length=40), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Float(), nullable=False),
+    sa.Column('label', sa.String(length=40), nullable=True),
+    sa.Column('parts', sa.JSON(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_score_history'))
+    )
+    with op.batch_alter_table('score_history', schema=None) as batch_op:
+        batch_op.create_index('ix_score_history_account_id_score_computed_at', ['account_id', 'score', 'computed_at'], unique=False)
+
+    op.create_table('scores_current',
+    sa.Column('account_id', sa.String(length=40), nullable=False),
+    sa.Column('score', sa.String(length=40), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Float(), nullable=False),
+    sa.Column('label', sa.String(length=40), nullable=True),
+    sa.Column('parts', sa.JSON(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('account_id', 'score', name=op.f('pk_scores_current'))
+    )
+    with op.batch_alter_table('scores_current', schema=None) as batch_op:
+        batch_op.create_index('ix_scores_current_score_value', ['score', 'value'], unique=False)
+
     op.create_table('signal_state',
     sa.Column('signal_id', sa.String(length=100), nullable=False),
     sa.Column('account_id', sa.String(length=40), nullable=False),
@@ -456,6 +492,15 @@ def downgrade() -> None:
 
     op.drop_table('signals')
     op.drop_table('signal_state')
+    with op.batch_alter_table('scores_current', schema=None) as batch_op:
+        batch_op.drop_index('ix_scores_current_score_value')
+
+    op.drop_table('scores_current')
+    with op.batch_alter_table('score_history', schema=None) as batch_op:
+        batch_op.drop_index('ix_score_history_account_id_score_computed_at')
+
+    op.drop_table('score_history')
+    op.drop_table('score_definitions')
     op.drop_table('import_runs')
     with op.batch_alter_table('identities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identities_account_id'))
