@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,3 +19,7 @@ with tempfile.TemporaryDirectory() as d:
         alembic_config(engine), message="account graph", autogenerate=True, rev_id="0001"
     )
     engine.dispose()
+
+ruff = [sys.executable, "-m", "ruff"]
+subprocess.run([*ruff, "check", "--fix", "-q", str(target)], check=False)
+subprocess.run([*ruff, "format", "-q", str(target)], check=True)

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _gen_cli_docs():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("gen_cli_docs", ROOT / "scripts/gen_cli_docs.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -38,8 +39,11 @@ def test_every_command_has_help() -> None:
     from accord.cli import app
 
     gen = _gen_cli_docs()
-    missing = [" ".join(path) for path, cmd in gen._walk(get_command(app), ["accord"])
-               if not (cmd.help or "").strip()]
+    missing = [
+        " ".join(path)
+        for path, cmd in gen._walk(get_command(app), ["accord"])
+        if not (cmd.help or "").strip()
+    ]
     assert missing == []
 
 

@@ -42,13 +42,31 @@ app.add_typer(db.app, name="db")
 
 def _register_optional() -> None:
     """Noun modules register themselves here; each owns its own sub-commands."""
-    from accord.cli import demo, graph, importing, match, targets
+    from accord.cli import (
+        demo,
+        events,
+        graph,
+        importing,
+        keys,
+        match,
+        scores,
+        serve,
+        signals,
+        stats,
+        targets,
+    )
 
     app.add_typer(importing.app, name="import")
     app.add_typer(targets.app, name="targets")
     app.add_typer(graph.app, name="graph")
+    app.add_typer(keys.app, name="keys")
+    app.add_typer(events.app, name="events")
+    app.add_typer(signals.app, name="signals")
+    app.add_typer(scores.app, name="scores")
     match.register(app)
     demo.register(app)
+    serve.register(app)
+    stats.register(app)
 
 
 _register_optional()

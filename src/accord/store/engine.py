@@ -49,7 +49,9 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config(create_engine("sqlite://"))).get_current_head()
+    return ScriptDirectory.from_config(
+        alembic_config(create_engine("sqlite://"))
+    ).get_current_head()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -57,7 +59,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(engine), revision)
     except OperationalError as e:
-        raise ConfigError(f"database {engine.url.render_as_string()}: cannot migrate: {e.orig}") from e
+        url = engine.url.render_as_string()
+        raise ConfigError(f"database {url}: cannot migrate: {e.orig}") from e
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -85,6 +85,7 @@ external_ids = Table(
     Column("entity_id", Id, nullable=False, index=True),
 )
 
+
 def _person_table(name: str, *extra: Column) -> Table:  # type: ignore[type-arg]
     return Table(
         name,
@@ -265,7 +266,9 @@ target_list_members = Table(
 events = Table(
     "events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("message_id", String(255), nullable=False),
     Column("source", String(100), nullable=False),
     Column("occurred_at", TS, nullable=False),

@@ -1,0 +1,1 @@
+"""HTTP API: Segment-compatible ingest and health (FastAPI + uvicorn)."""

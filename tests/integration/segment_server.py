@@ -1,0 +1,68 @@
+"""A real uvicorn server over a workspace, on 127.0.0.1 and a free port, in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from accord.api.app import create_app
+from accord.store.keys import create_key
+from accord.store.schema import events
+from accord.workspace import Workspace
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    key: str
+    key_id: str
+    workspace: Workspace
+    app: FastAPI
+
+    def event_count(self) -> int:
+        with self.workspace.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
+
+    def events(self) -> list[dict[str, Any]]:
+        with self.workspace.engine.connect() as conn:
+            rows = conn.execute(select(events).order_by(events.c.id)).mappings().all()
+            return [dict(row) for row in rows]
+
+
+@contextmanager
+def running_server(workspace: Workspace) -> Iterator[Server]:
+    """Serve `create_app(workspace)` with uvloop + httptools until the block ends."""
+    key_id, key = create_key(workspace.engine, "write", "tests")
+    app = create_app(workspace)
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", key, key_id, workspace, app)
+    finally:
+        server.should_exit = True
+        thread.join(20)
