@@ -59,3 +59,16 @@ def test_readme_quick_start_is_two_make_commands() -> None:
     assert "make demo" in readme
     assert "make test" in readme
     assert "make test" in (ROOT / ".ci/run").read_text()
+
+
+def test_readme_library_example_runs(tmp_path: Path, monkeypatch) -> None:
+    """The README's Python block runs as written, on the Salesforce sample folder."""
+    readme = (ROOT / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    sample = ROOT.parent / "shared/data/realworld/salesforce/apex-recipes/data-plan.json"
+    monkeypatch.chdir(tmp_path)
+    code = code.replace('Path("export/")', f"Path({str(sample)!r})")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["result"].account_id == "acc_1"  # type: ignore[attr-defined]
+    assert namespace["report"].counts["account"] == 50  # type: ignore[attr-defined]
