@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from accord.graph.candidates import GENERIC_WORDS
 from accord.graph.domains import parse_domain
 from accord.graph.match import AccountRecord, LeadRecord
 from accord.graph.names import normalize_name
@@ -27,6 +28,13 @@ SUBDOMAINS = ("eu", "us", "mail", "corp", "uk", "apac", "emea")
 LEGAL_FORMS = ("Inc.", "Inc", "LLC", "Ltd", "Corp.", "Corporation", "GmbH", "S.A.", "PLC")
 CHILD_WORDS = ("Cloud", "Labs", "Europe", "Financial Services", "Ventures", "Health")
 LOCAL_WORDS = ("Dental", "Plumbing", "Bakery", "Realty", "Auto Repair", "Pizza", "Law Office")
+PREFIX_WORDS = ("Capital", "Foods", "Logistics", "Insurance", "Airlines", "Studios")
+GENERIC_FIRST = ("Global", "Advanced", "United", "Premier", "Integrated", "Strategic", "Digital")
+GENERIC_SECOND = ("Solutions", "Systems", "Services", "Consulting", "Partners", "Technologies")
+COMMON_WORDS = (
+    "Summit", "Pioneer", "Horizon", "Keystone", "Liberty", "Eagle", "Apex", "Atlas", "Phoenix",
+    "Vertex", "Frontier", "Pinnacle", "Sterling", "Guardian", "Heritage", "Legacy", "Beacon",
+)  # fmt: skip
 ABBREVIATIONS = {
     "international": "Intl",
     "corporation": "Corp",
@@ -56,6 +64,11 @@ VARIANTS = (
     "unknown_personal",
     "unknown_close_name",
     "personal_no_company",
+    "prefix_name",
+    "unknown_one_edit",
+    "unknown_two_edits",
+    "unknown_generic",
+    "unknown_common_word",
 )
 
 
@@ -127,9 +140,35 @@ class _Builder:
                 domains += ";" + _regional(company.domain, self.rng)
             country = "US" if company.source == "fortune500" else None
             self.accounts.append(AccountRecord(f"acc{i:04d}", name, (domains,), country))
-        taken = {normalize_name(a.name).compact for a in self.accounts}
-        self.unknown = [c for c in held if normalize_name(c.name).compact not in taken]
+        self._add_generic()
+        self.unknown = [c for c in held if self._free(c.name)]
         self._add_children()
+        self._add_prefix_pairs()
+
+    def _free(self, name: str) -> bool:
+        """No account has this normalized name (so a lead using it must stay unmatched)."""
+        taken = {normalize_name(a.name).compact for a in self.accounts}
+        return normalize_name(name).compact not in taken
+
+    def _add_generic(self) -> None:
+        """Accounts with generic names (`Global Solutions Inc`): easy to confuse."""
+        names = [f"{a} {b}" for a in GENERIC_FIRST for b in GENERIC_SECOND]
+        for j, name in enumerate(self.rng.sample(names, 12)):
+            domain = name.replace(" ", "").lower() + ".com"
+            self.accounts.append(AccountRecord(f"gen{j:03d}", f"{name} Inc", (domain,)))
+
+    def _add_prefix_pairs(self) -> None:
+        """Unrelated accounts whose name extends another's (`Delta` and `Delta Foods`)."""
+        self.prefix_pairs: list[tuple[AccountRecord, AccountRecord]] = []
+        singles = [
+            a for a in self.accounts if a.parent_id is None and len(_core(a.name).split()) == 1
+        ]
+        for j, short in enumerate(self.rng.sample(singles, min(30, len(singles)))):
+            name = f"{_core(short.name)} {self.rng.choice(PREFIX_WORDS)}"
+            domain = name.replace(" ", "").lower() + ".com"
+            longer = AccountRecord(f"pre{j:03d}", name, (domain,), short.country)
+            self.accounts.append(longer)
+            self.prefix_pairs.append((short, longer))
 
     def _add_children(self) -> None:
         parents = self.rng.sample(self.accounts, 40)
@@ -193,6 +232,41 @@ class _Builder:
                      f"{_core(account.name)} {self.rng.choice(LOCAL_WORDS)}")  # fmt: skip
         for _ in range(len(plain) // 4):
             self.add("personal_no_company", None, self.personal(), None)
+        self._hard_unknowns(plain)
+        for short, longer in self.prefix_pairs:
+            for a in (short, longer):
+                self.add("prefix_name", a.id, self.personal(), _variant(a.name, self.rng))
+
+    def _hard_unknowns(self, plain: list[AccountRecord]) -> None:
+        """Companies that are no account but are named almost like one. Another company one
+        letter away is common among short names (`Oakridge`, `Oakbridge`) and rare among long
+        ones, so the edited names come from accounts of at most 9 (one edit) or 16 (two
+        edits) letters."""
+        short = [a for a in plain if len(normalize_name(a.name).compact) <= 9]
+        for a in self.rng.sample(short, min(len(short), len(plain) // 6)):
+            self._unknown_named("unknown_one_edit", _name_edit(_core(a.name), self.rng))
+        medium = [a for a in plain if len(normalize_name(a.name).compact) <= 16]
+        for a in self.rng.sample(medium, min(len(medium), len(plain) // 8)):
+            once = _name_edit(_core(a.name), self.rng)
+            self._unknown_named("unknown_two_edits", _name_edit(once, self.rng))
+        for _ in range(len(plain) // 10):
+            words = (self.rng.choice(GENERIC_FIRST), self.rng.choice(GENERIC_SECOND))
+            tail = self.rng.choice(("", " Group", " Inc", " LLC", " Ltd"))
+            self._unknown_named("unknown_generic", " ".join(words) + tail)
+        for _ in range(len(plain) // 10):
+            tail = self.rng.choice(("", " Partners", " Group", " Media", " Dental", " Labs"))
+            self._unknown_named("unknown_common_word", self.rng.choice(COMMON_WORDS) + tail)
+
+    def _unknown_named(self, variant: str, name: str) -> None:
+        """A lead of an unknown company: personal e-mail, its own domain or no e-mail."""
+        if not self._free(name):
+            return
+        own = "".join(ch for ch in name.lower() if ch.isalnum()) + ".com"
+        email = self.rng.choice((self.personal(), f"{self.person()}@{own}", None))
+        parsed = parse_domain(email.rpartition("@")[2]) if email else None
+        if parsed is not None and parsed.registrable in self.owned:
+            email = self.personal()
+        self.add(variant, None, email, name)
 
     def _maybe_personal(self) -> str | None:
         return self.personal() if self.rng.random() < 0.7 else None
@@ -259,6 +333,31 @@ def _regional(domain: str, rng: random.Random) -> str:
     assert parsed is not None
     suffixes = [s for s in REGIONAL_SUFFIXES if s != parsed.suffix]
     return f"{parsed.brand}.{rng.choice(suffixes)}"
+
+
+def _name_edit(name: str, rng: random.Random) -> str:
+    """Another plausible name one edit away (not a typing slip): in the longest distinctive
+    word (`Oakridge` in `Oakridge Energy`), a letter replaced, or one added or dropped without
+    making or breaking a double letter."""
+    words = name.split()
+    j = max(range(len(words)), key=lambda k: (words[k].lower() not in GENERIC_WORDS, len(words[k])))
+    word = words[j]
+    if len(word) < 3:
+        return f"{name}s"
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.choice(("sub", "ins", "del"))
+    near = {word[i - 1].lower(), word[i].lower(), word[i + 1].lower()}
+    letter = rng.choice([c for c in string.ascii_lowercase if c not in near])
+    if kind == "sub":
+        word = word[:i] + letter + word[i + 1 :]
+    elif kind == "ins":
+        word = word[:i] + letter + word[i:]
+    elif len(near) == 3:  # dropping the letter makes no double and breaks none
+        word = word[:i] + word[i + 1 :]
+    else:
+        word = word[:i] + letter + word[i + 1 :]
+    words[j] = word
+    return " ".join(words)
 
 
 def _core(name: str) -> str:

@@ -167,8 +167,9 @@ def _pairwise(predicted: dict[str, str], truth: dict[str, str]) -> tuple[float, 
     return both / max(pred_pairs, 1), both / max(true_pairs, 1)
 
 
-def run(calibration: Calibration | None = None) -> dict[str, Any]:
+def run(calibration: Calibration | None = None, fitted_on: str = "") -> dict[str, Any]:
     """Evaluate on the evaluation seed; the dict follows the `bench` runner's shape."""
+    fitted_on = fitted_on or _shipped_fit()
     data = generate(EVAL_SEED)
     report = evaluate(data, calibration or shipped())
     per, links = report["per_variant"], report["links"]
@@ -185,9 +186,9 @@ def run(calibration: Calibration | None = None) -> dict[str, Any]:
         figure("overall recall", recall, target=0.97),
         figure("expected calibration error", ece, target=0.02, op="<="),
         figure("correct links with confidence >= 0.95", high, target=0.90),
-        figure("dnb name_matching accuracy@1", dnb, target=0.90),
-        figure("dedupe patent clusters pairwise precision", patent_p, target=0.95),
-        figure("dedupe patent clusters pairwise recall", patent_r, target=0.70),
+        figure("reference: dnb name_matching accuracy@1", dnb),
+        figure("reference: dedupe patent clusters pairwise precision", patent_p),
+        figure("reference: dedupe patent clusters pairwise recall", patent_r),
     ]
     for variant in VARIANTS:
         c = per.get(variant, Counter())
@@ -200,12 +201,22 @@ def run(calibration: Calibration | None = None) -> dict[str, Any]:
             figures.append(figure(f"{variant}: wrong links", c["linked"], unit="leads"))
     rules = Counter(r.rule for r in report["results"])
     notes = [
-        f"evaluated on seed {EVAL_SEED}, {len(data.leads)} leads, {len(data.accounts)} accounts"
+        f"calibration fitted on {fitted_on} (never on the evaluation seed); "
+        f"evaluated on bench.labelled seed {EVAL_SEED}: {len(data.leads)} leads, "
+        f"{len(data.accounts)} accounts",
+        "reference figures (public data sets, no target): dnb accuracy@1 and patent pairs",
     ]
     notes += [f"rule {rule}: {n}" for rule, n in rules.most_common()]
     notes += ["calibration " + json.dumps(row) for row in rows]
     notes += ["wrong link: " + m for m in report["mistakes"]]
     return {"name": "matching_quality", "figures": figures, "notes": notes}
+
+
+def _shipped_fit() -> str:
+    """Which seed the shipped calibration table was fitted on (as the file says)."""
+    if not CALIBRATION_PATH.is_file():
+        return "nothing (no table shipped)"
+    return str(json.loads(CALIBRATION_PATH.read_text(encoding="utf-8")).get("fitted_on"))
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -219,7 +230,7 @@ def _print(result: dict[str, Any]) -> None:
             if "target" in f
             else ""
         )
-        print(f"{f['name']:<48} {shown}{target}")  # fmt: skip
+        print(f"{f['name']:<56} {shown}{target}")  # fmt: skip
     for note in result["notes"]:
         print(note)
 
@@ -233,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
             f"calibration fitted on seed {FIT_SEED} ({doc['samples']} links) → {CALIBRATION_PATH}"
         )
         shipped.cache_clear()
-        _print(run(Calibration(doc["tables"])))
+        _print(run(Calibration(doc["tables"]), doc["fitted_on"]))
         return
     _print(run())
 

@@ -231,6 +231,7 @@ def generate_leads(
     kinds = rng.choices(list(mix), weights=list(mix.values()), k=n)
     shared = _shared_domains(accounts)
     labels = {d.split(".")[0] for a in accounts for d in a.domains}
+    labels |= {_strip_legal(a.name).replace(" ", "").lower() for a in accounts}  # names too
     size = len(accounts)
     leads: list[LabelledLead] = []
     for i, kind in enumerate(kinds):
@@ -282,7 +283,8 @@ def _known_lead(
 
 
 def _unknown_lead(rng: random.Random, i: int, person: str, labels: set[str]) -> LabelledLead:
-    """A company that is no account, named from the same words as the accounts."""
+    """A company that is no account (neither its domain label nor its name is an account's),
+    named from the same words as the accounts."""
     while True:
         name, label = _base_name(int(rng.random() * _combinations()))
         if label not in labels:

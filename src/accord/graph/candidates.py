@@ -1,24 +1,43 @@
-"""Name index: exact normalized-name lookup, blocking keys and fuzzy scoring of a few candidates.
+"""Name index: exact normalized-name lookup, blocking and fuzzy scoring of a bounded candidate list.
 
-Fuzzy scoring never runs over every account: a name's blocking keys (its tokens, their
-3-letter prefixes and suffixes, the 4-letter ends of the compact key) select a small candidate
-set, and only those are scored with rapidfuzz.
+Fuzzy scoring never runs over every account. A name's blocking keys are its words with their
+one-letter deletions (so any word within one edit shares a key) and the 5-letter ends of the
+compact key. Keys shared by too many accounts say nothing and are skipped; the rarest keys
+fill a candidate list of at most `MAX_CANDIDATES`. rapidfuzz ranks that list in C, and only
+the best few get the full (Python) `similarity`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import NamedTuple
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from accord.graph.names import NameKey
 
-MAX_BLOCK = 2_000  # a key shared by more accounts than this says nothing; skip it
-MAX_CANDIDATES = 300  # score at most this many accounts per lookup
+MAX_BLOCK = 500  # a key shared by more accounts than this says nothing; skip it
+MAX_CANDIDATES = 200  # rank at most this many accounts per lookup (bounds the p99)
+PREFILTER = 6  # per ranking (compact and token order), this many get the full similarity
+MIN_DELETE_LEN = 4  # words this long also index their one-letter deletions
+END_LEN = 5  # length of the compact-key prefix and suffix keys
 SPACING_ONLY = 92  # compact strings this close differ by spacing or one slip, not by a word
 EXTRA_WORD_PENALTY = 0.08
 WORD_MATCH = 80
+COMMON_MIN_ACCOUNTS = 20  # a word in this many accounts (and COMMON_SHARE of them) is common
+COMMON_SHARE = 0.002
+# fmt: off
+GENERIC_WORDS = frozenset((
+    "global", "solutions", "solution", "international", "intl", "group", "systems", "tech",
+    "svc", "holdings", "partners", "consulting", "software", "labs", "digital", "media",
+    "networks", "analytics", "data", "cloud", "health", "energy", "capital", "financial",
+    "industries", "enterprises", "services", "products", "associates", "management",
+    "advanced", "united", "american", "national", "general", "first", "premier", "universal",
+    "allied", "integrated", "strategic", "creative", "innovative", "professional", "business",
+    "company", "co", "corp", "world", "worldwide", "north", "south", "east", "west", "new",
+    "consolidated", "standard", "pacific", "atlantic",
+))
+# fmt: on
 
 
 class Scored(NamedTuple):
@@ -46,7 +65,14 @@ def _unmatched_words(a: tuple[str, ...], b: tuple[str, ...]) -> int:
     """Words of the longer name (either, when equally long) with no close counterpart."""
 
     def count(xs: tuple[str, ...], ys: tuple[str, ...]) -> int:
-        return sum(1 for t in xs if not ys or max(fuzz.ratio(t, y) for y in ys) < WORD_MATCH)
+        if not ys:
+            return len(xs)
+        return sum(
+            1
+            for t in xs
+            if t not in ys
+            and process.extractOne(t, ys, scorer=fuzz.ratio, score_cutoff=WORD_MATCH) is None
+        )
 
     if len(a) != len(b):
         longer, shorter = (a, b) if len(a) > len(b) else (b, a)
@@ -54,18 +80,50 @@ def _unmatched_words(a: tuple[str, ...], b: tuple[str, ...]) -> int:
     return max(count(a, b), count(b, a))
 
 
+def name_edits(a: NameKey, b: NameKey) -> int:
+    """Letter edits (transposition counts once) between two names, ignoring word order."""
+    if a.compact == b.compact or sorted(a.tokens) == sorted(b.tokens):
+        return 0
+    edits = OSA.distance(a.compact, b.compact)
+    if a.spelled and b.spelled:
+        edits = min(edits, OSA.distance(a.spelled, b.spelled))
+    return min(edits, OSA.distance("".join(sorted(a.tokens)), "".join(sorted(b.tokens))))
+
+
+def is_slip(a: str, b: str) -> bool:
+    """True when `a` and `b` differ by one typing slip: two neighbours swapped or a letter
+    doubled (`Walmrat`, `Walmmart`), the edits people make and real names rarely differ by."""
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    if abs(len(a) - len(b)) != 1:
+        return False
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    i = next((k for k in range(len(shorter)) if longer[k] != shorter[k]), len(shorter))
+    if longer[:i] + longer[i + 1 :] != shorter:
+        return False
+    return (i > 0 and longer[i] == longer[i - 1]) or (
+        i + 1 < len(longer) and longer[i] == longer[i + 1]
+    )
+
+
 def blocking_keys(key: NameKey) -> set[str]:
-    """Keys that two spellings of one name are likely to share."""
+    """Keys that two spellings of one name (one slip apart in a word) are likely to share."""
     keys: set[str] = set()
     for token in key.tokens:
-        if len(token) >= 2:
-            keys.add("t:" + token)
-        if len(token) >= 4:
-            keys.add("p:" + token[:3])
-            keys.add("s:" + token[-3:])
-    if len(key.compact) >= 5:
-        keys.add("cp:" + key.compact[:4])
-        keys.add("cs:" + key.compact[-4:])
+        if len(token) < 2:
+            continue
+        keys.add(token)
+        if len(token) >= MIN_DELETE_LEN:
+            keys.update([token[:i] + token[i + 1 :] for i in range(len(token))])
+    if len(key.compact) > END_LEN:
+        keys.add("^" + key.compact[:END_LEN])
+        keys.add("$" + key.compact[-END_LEN:])
     return keys
 
 
@@ -76,45 +134,115 @@ class NameIndex:
         self.exact: dict[str, list[str]] = {}
         self.blocks: dict[str, list[str]] = {}
         self.keys: dict[str, NameKey] = {}
+        self.compact_of: dict[str, str] = {}  # flat copies for ranking in C
+        self.text_of: dict[str, str] = {}
+        self.word_count: dict[str, int] = {}  # accounts per name word
 
     def add(self, account_id: str, key: NameKey) -> None:
         """Index one account's normalized name."""
         if not key.compact:
             return
         self.keys[account_id] = key
+        self.compact_of[account_id] = key.compact
+        self.text_of[account_id] = key.text
         self.exact.setdefault(key.compact, []).append(account_id)
+        blocks = self.blocks
         for block in blocking_keys(key):
-            self.blocks.setdefault(block, []).append(account_id)
+            ids = blocks.get(block)
+            if ids is None:
+                blocks[block] = [account_id]
+            else:
+                ids.append(account_id)
+        for token in set(key.tokens):
+            self.word_count[token] = self.word_count.get(token, 0) + 1
 
     def remove(self, account_id: str) -> None:
         """Drop one account from the index (no-op when absent)."""
         key = self.keys.pop(account_id, None)
         if key is None:
             return
+        del self.compact_of[account_id], self.text_of[account_id]
         _discard(self.exact, key.compact, account_id)
         for block in blocking_keys(key):
             _discard(self.blocks, block, account_id)
+        for token in set(key.tokens):
+            left = self.word_count.get(token, 1) - 1
+            if left > 0:
+                self.word_count[token] = left
+            else:
+                self.word_count.pop(token, None)
+
+    def is_common(self, token: str) -> bool:
+        """A generic business word, or one that many accounts' names share."""
+        if token in GENERIC_WORDS:
+            return True
+        count = self.word_count.get(token, 0)
+        return count >= COMMON_MIN_ACCOUNTS and count >= COMMON_SHARE * len(self.keys)
+
+    def distinctive_length(self, key: NameKey) -> int:
+        """Letters in the name's words that are not common: what tells it from others."""
+        return sum(len(t) for t in key.tokens if not self.is_common(t))
+
+    def distinctive_words_agree(self, lead: NameKey, account: NameKey) -> bool:
+        """The account's distinctive words are spelled exactly so in the lead, and the lead's
+        other words are within one edit of the account's common words (`Oakridge Analytcs`)."""
+        common = [t for t in account.tokens if self.is_common(t)]
+        mine = "".join(t for t in account.tokens if not self.is_common(t))
+        theirs = "".join(
+            t
+            for t in lead.tokens
+            if not self.is_common(t) and not any(OSA.distance(t, c) <= 1 for c in common)
+        )
+        return bool(mine) and mine == theirs
 
     def candidates(self, key: NameKey) -> list[str]:
-        """Accounts sharing the most blocking keys with `key` (at most MAX_CANDIDATES)."""
-        counts: Counter[str] = Counter()
-        for block in blocking_keys(key):
-            ids = self.blocks.get(block)
-            if ids and len(ids) <= MAX_BLOCK:
-                counts.update(ids)
-        if len(counts) <= MAX_CANDIDATES:
-            return list(counts)
-        return [account_id for account_id, _ in counts.most_common(MAX_CANDIDATES)]
+        """Accounts sharing a rare blocking key with `key`, rarest keys first (bounded)."""
+        blocks = self.blocks
+        lists = [
+            ids
+            for block in blocking_keys(key)
+            if (ids := blocks.get(block)) is not None and len(ids) <= MAX_BLOCK
+        ]
+        lists.sort(key=len)
+        found: dict[str, None] = {}
+        for ids in lists:
+            found.update(dict.fromkeys(ids))
+            if len(found) >= MAX_CANDIDATES:
+                return list(found)[:MAX_CANDIDATES]
+        return list(found)
 
     def top(self, key: NameKey, limit: int = 5, floor: float = 0.5) -> list[Scored]:
         """The best-scoring accounts for `key`, best first (ties broken by account id)."""
+        ids = self.candidates(key)
+        if not ids:
+            return []
+        picked = self._prefilter(key, ids, floor)
         scored = []
-        for account_id in self.candidates(key):
+        for account_id in picked:
             score = similarity(key, self.keys[account_id])
             if score >= floor:
                 scored.append(Scored(round(score, 4), account_id))
         scored.sort(key=lambda s: (-s.score, s.account_id))
         return scored[:limit]
+
+    def _prefilter(self, key: NameKey, ids: list[str], floor: float) -> set[str]:
+        """The few candidates closest by compact string or by sorted words (ranked in C)."""
+        if len(ids) <= PREFILTER:
+            return set(ids)
+        cutoff = max(floor * 100 - 1, 0.0)
+        picked = set()
+        compact_of, text_of = self.compact_of, self.text_of
+        compacts = [compact_of[a] for a in ids]
+        for _, _, i in process.extract(
+            key.compact, compacts, scorer=fuzz.ratio, limit=PREFILTER, score_cutoff=cutoff
+        ):
+            picked.add(ids[i])
+        texts = [text_of[a] for a in ids]
+        for _, _, i in process.extract(
+            key.text, texts, scorer=fuzz.token_sort_ratio, limit=PREFILTER, score_cutoff=cutoff
+        ):
+            picked.add(ids[i])
+        return picked
 
 
 def _discard(index: dict[str, list[str]], key: str, account_id: str) -> None:

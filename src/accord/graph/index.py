@@ -51,6 +51,7 @@ class AccountIndex:
         self.accounts: dict[str, IndexedAccount] = {}
         self.by_domain: dict[str, list[str]] = {}
         self.by_brand: dict[str, list[str]] = {}
+        self.domains: dict[str, Domain] = {}  # registrable domain → its parsed form
         self.names = NameIndex()
 
     def add(
@@ -72,6 +73,7 @@ class AccountIndex:
         self.accounts[account_id] = acc
         for dom in parsed:
             _append(self.by_domain, dom.registrable, account_id)
+            self.domains[dom.registrable] = dom._replace(host=dom.registrable, is_subdomain=False)
             _append(self.by_brand, dom.brand, account_id)
         self.names.add(account_id, acc.key)
 
@@ -82,6 +84,8 @@ class AccountIndex:
             return
         for dom in acc.domains:
             _discard(self.by_domain, dom.registrable, account_id)
+            if dom.registrable not in self.by_domain:
+                self.domains.pop(dom.registrable, None)
             _discard(self.by_brand, dom.brand, account_id)
         self.names.remove(account_id)
 

@@ -12,11 +12,12 @@ import gc
 import multiprocessing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from accord.graph import personal_email
 from accord.graph.calibration import Calibration, shipped
 from accord.graph.candidates import similarity
-from accord.graph.domains import Domain, email_domain
+from accord.graph.domains import Domain, parse_domain
 from accord.graph.index import AccountIndex
 from accord.graph.names import normalize_name
 from accord.graph.rules import NAME_AGREES, Decision, decide, view_of
@@ -70,8 +71,9 @@ class Matcher:
     def __init__(self, calibration: Calibration | None = None) -> None:
         self._index = AccountIndex()
         self._calibration = calibration if calibration is not None else shipped()
-        self._results: dict[Decision, MatchResult] = {}
         self._fast: dict[tuple[str, bool, float, bool], MatchResult] = {}
+        self._hosts: dict[str, _Host] = {}  # e-mail domain part as written → what it says
+        self._owned: dict[tuple[object, ...], MatchResult] = {}  # shared-domain answers
 
     @classmethod
     def build(
@@ -79,6 +81,7 @@ class Matcher:
     ) -> Matcher:
         """Index every account (ids must be unique; a repeated id keeps the last record)."""
         matcher = cls(calibration)
+        personal_email.kind("example.com")  # load the lists now, not on the first lead
         was_enabled = gc.isenabled()
         gc.disable()  # indexing allocates millions of small objects and none are garbage
         try:
@@ -94,44 +97,92 @@ class Matcher:
 
     def add(self, account: AccountRecord) -> None:
         """Index (or re-index) one account incrementally."""
+        self._forget_answers()
         self._index.add(
             account.id, account.name, account.domains, account.country, account.parent_id
         )
 
     def remove(self, account_id: str) -> None:
         """Forget one account (no-op when it is not indexed)."""
+        self._forget_answers()
         self._index.remove(account_id)
+
+    def _forget_answers(self) -> None:
+        if self._hosts or self._owned:
+            self._hosts.clear()
+            self._owned.clear()
 
     def match(self, lead: LeadRecord) -> MatchResult:
         """The account for one lead, or None with the reason and the candidates."""
-        if lead.email:
-            dom = email_domain(lead.email)
-            if dom is not None:
-                owners = self._index.by_domain.get(dom.registrable)
-                if owners is not None and len(owners) == 1:
-                    return self._single_owner(owners[0], dom, lead.company)
+        email = lead.email
+        if email:
+            at = email.rfind("@")
+            if at >= 0:
+                part = email[at + 1 :]
+                host = self._hosts.get(part)
+                if host is None:
+                    host = self._host(part)
+                if host.owner is not None:
+                    return self._single_owner(host, lead.company)
+                if host.shared:
+                    return self._shared_owner(host, lead)
         view = view_of(lead.email, lead.company, lead.country, lead.website)
         return self._result(decide(self._index, view))
 
-    def _single_owner(self, account_id: str, dom: Domain, company: str | None) -> MatchResult:
+    def _host(self, part: str) -> _Host:
+        """Parse an e-mail's domain part once; later leads on it are one dict lookup."""
+        dom = self._index.domains.get(part) or parse_domain(part)
+        owners = self._index.by_domain.get(dom.registrable) if dom is not None else None
+        owner = owners[0] if owners is not None and len(owners) == 1 else None
+        # an owned domain is its account's, even when it is on the free-mail lists
+        personal = (
+            not owners
+            and dom is not None
+            and personal_email.kind(dom.host, dom.registrable) is not None
+        )
+        host = _Host(dom, owner, bool(owners) and owner is None, personal)
+        if len(self._hosts) >= RESULT_CACHE:
+            self._hosts.clear()
+        self._hosts[part] = host
+        return host
+
+    def _single_owner(self, host: _Host, company: str | None) -> MatchResult:
         """The exact path: an e-mail domain one account owns (same answer as `decide`)."""
-        raw = 1.0
-        if company and company.strip():
-            key = normalize_name(company)
-            if key.compact:
-                agree = similarity(key, self._index.accounts[account_id].key)
-                raw = 1.0 if agree >= NAME_AGREES else 0.9
-        personal = personal_email.kind(dom.host, dom.registrable) is not None
-        fast_key = (account_id, dom.is_subdomain, raw, personal)
+        assert host.domain is not None
+        assert host.owner is not None
+        raw = self._agreement(host.owner, company) if company else 1.0
+        fast_key = (host.owner, host.domain.is_subdomain, raw, host.personal)
         result = self._fast.get(fast_key)
         if result is None:
-            rule = "email_subdomain" if dom.is_subdomain else "email_domain"
-            context = "personal" if personal else "corporate"
+            rule = "email_subdomain" if host.domain.is_subdomain else "email_domain"
+            context = "personal" if host.personal else "corporate"
             confidence = self._calibration.confidence(rule, context, raw)
-            result = MatchResult(account_id, confidence, rule, (Candidate(account_id, 1.0, rule),))
+            result = MatchResult(host.owner, confidence, rule, (Candidate(host.owner, 1.0, rule),))
             if len(self._fast) >= RESULT_CACHE:
                 self._fast.clear()
             self._fast[fast_key] = result
+        return result
+
+    def _agreement(self, account_id: str, company: str) -> float:
+        """1.0 when the lead's company field agrees with the owner's name, else 0.9."""
+        account = self._index.accounts[account_id]
+        if company == account.name:
+            return 1.0
+        key = normalize_name(company)
+        if not key.compact or key.compact == account.key.compact:
+            return 1.0
+        return 1.0 if similarity(key, account.key) >= NAME_AGREES else 0.9
+
+    def _shared_owner(self, host: _Host, lead: LeadRecord) -> MatchResult:
+        """A domain several accounts own: the full rules, answers shared between alike leads."""
+        key = (host.domain, lead.company, lead.country, host.personal)
+        result = self._owned.get(key)
+        if result is None:
+            view = view_of(lead.email, lead.company, lead.country, lead.website)
+            result = self._result(decide(self._index, view))
+            if len(self._owned) >= RESULT_CACHE:
+                self._owned.clear()
+            self._owned[key] = result
         return result
 
     def decide(self, lead: LeadRecord) -> Decision:
@@ -144,7 +195,8 @@ class Matcher:
     ) -> list[MatchResult]:
         """Match many leads in order; `processes` > 1 forks workers for big inputs."""
         if not processes or processes <= 1 or len(leads) < PARALLEL_MIN:
-            return [self.match(lead) for lead in leads]
+            match = self.match
+            return [match(lead) for lead in leads]
         return _match_parallel(self, leads, processes)
 
     def _result(self, d: Decision) -> MatchResult:
@@ -153,6 +205,15 @@ class Matcher:
             return MatchResult(None, 0.0, d.rule, candidates)
         confidence = self._calibration.confidence(d.rule, d.context, d.raw)
         return MatchResult(d.account_id, confidence, d.rule, candidates)
+
+
+class _Host(NamedTuple):
+    """What an e-mail domain says: parsed form, its one owner, several owners?, personal?"""
+
+    domain: Domain | None
+    owner: str | None
+    shared: bool
+    personal: bool
 
 
 _WORKER: Matcher | None = None

@@ -69,6 +69,8 @@ class NameKey(NamedTuple):
 
 def fold(text: str) -> str:
     """Lower case without accents: `Société Générale` → `societe generale`."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

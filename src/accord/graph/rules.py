@@ -13,9 +13,9 @@ from typing import NamedTuple
 from rapidfuzz import fuzz
 
 from accord.graph import personal_email
-from accord.graph.candidates import Scored, similarity
+from accord.graph.candidates import Scored, is_slip, name_edits, similarity
 from accord.graph.domains import Domain, email_domain, parse_domain
-from accord.graph.index import AccountIndex, normalize_country
+from accord.graph.index import AccountIndex, IndexedAccount, normalize_country
 from accord.graph.names import NameKey, normalize_name
 
 NAME_AGREES = 0.80  # a company field this close to the domain owner's name agrees with it
@@ -27,6 +27,9 @@ FUZZY_MARGIN = 0.05  # best two within this margin: refuse (ambiguous)
 FUZZY_FLOOR = 0.60  # below this a candidate is not worth listing
 SUBSET_WEIGHT = 0.9  # weight of token-set containment when only domain owners compete
 COUNTRY_AGREE = 0.02
+SHORT_NAME = 10  # distinctive letters per edit a fuzzy name needs when nothing else agrees
+EXACT_OWN_DOMAIN = 0.9  # raw score of an exact name when the lead's own domain is no account's
+EXACT_SHORT = 0.8  # raw score of an exact name with few distinctive letters
 COUNTRY_DISAGREE = -0.06
 
 
@@ -70,7 +73,8 @@ def decide(index: AccountIndex, lead: LeadView) -> Decision:
         owners = index.by_domain.get(lead.email.registrable)
         if owners:
             rule = "email_subdomain" if lead.email.is_subdomain else "email_domain"
-            return owned_domain(index, owners, rule, lead)
+            owned = lead._replace(personal=False, context="corporate")  # the account's domain
+            return owned_domain(index, owners, rule, owned)
     if lead.website is not None:
         owners = index.by_domain.get(lead.website.registrable)
         if owners:
@@ -148,18 +152,56 @@ def by_name(index: AccountIndex, lead: LeadView) -> Decision:
         return Decision(None, "no_candidate", 0.0, lead.context, tuple(top[:3]))
     if best.score - second < FUZZY_MARGIN:
         return Decision(None, "ambiguous", 0.0, lead.context, tuple(top[:3]))
+    if not fuzzy_is_safe(index, lead, index.accounts[best.account_id]):
+        return Decision(None, "no_candidate", 0.0, lead.context, tuple(top[:3]))
     raw = min(best.score, 1.0)
     return Decision(best.account_id, "name_fuzzy", raw, lead.context, tuple(top[:3]))
+
+
+def _own_domain(lead: LeadView) -> bool:
+    """The lead names a corporate domain (e-mail or website) that no account owns."""
+    return (lead.email is not None and not lead.personal) or lead.website is not None
+
+
+def fuzzy_is_safe(index: AccountIndex, lead: LeadView, account: IndexedAccount) -> bool:
+    """A name that is close but not equal links only when nothing speaks against it: the lead
+    has no corporate domain of its own (that would be another company named alike), and the
+    difference is a typing slip, or lies in common words only, or the country agrees, or the
+    name has enough distinctive letters per edit that the difference is not another company
+    (`Oakridge`/`Oakbridge`)."""
+    assert lead.name is not None
+    if _own_domain(lead):
+        return False
+    if lead.country is not None and account.country == lead.country:
+        return True
+    edits = name_edits(lead.name, account.key)
+    if edits == 0 or (edits == 1 and is_slip(lead.name.compact, account.key.compact)):
+        return True
+    if index.names.distinctive_words_agree(lead.name, account.key):
+        return True
+    return index.names.distinctive_length(account.key) >= SHORT_NAME * edits
+
+
+def _exact_raw(index: AccountIndex, lead: LeadView) -> float:
+    """1.0, lowered when the lead's own domain is no account's or the name is mostly generic."""
+    assert lead.name is not None
+    raw = 1.0
+    if _own_domain(lead):
+        raw = EXACT_OWN_DOMAIN
+    if index.names.distinctive_length(lead.name) < SHORT_NAME:
+        raw = min(raw, EXACT_SHORT)
+    return raw
 
 
 def _exact_name(index: AccountIndex, exact: list[str], lead: LeadView) -> Decision:
     listed = tuple(Scored(1.0, a) for a in exact)
     if len(exact) == 1:
-        return Decision(exact[0], "name_exact", 1.0, lead.context, listed)
+        return Decision(exact[0], "name_exact", _exact_raw(index, lead), lead.context, listed)
     if lead.country is not None:
         same = [a for a in exact if index.accounts[a].country == lead.country]
         if len(same) == 1:
-            return Decision(same[0], "name_exact", 0.95, lead.context, listed)
+            raw = _exact_raw(index, lead) - 0.05
+            return Decision(same[0], "name_exact", raw, lead.context, listed)
     head = index.family_head(exact)
     if head is not None:
         return Decision(head, "name_exact_parent", 0.5, lead.context, listed)

@@ -128,3 +128,48 @@ def test_match_exact_path_agrees_with_the_full_rules(matcher: Matcher) -> None:
         assert (fast.account_id, fast.rule) == (decision.account_id, decision.rule)
         slow = Matcher.build(ACCOUNTS)._result(decision)
         assert fast == slow
+
+
+SHORT_NAMES = [
+    AccountRecord("oak", "Oakridge Analytics Inc.", ("oakridgeanalytics.com",), "US"),
+    AccountRecord("walmart", "Walmart Inc.", ("walmart.com",), "US"),
+    AccountRecord("berk", "Berkshire Hathaway", ("berkshirehathaway.com",), "US"),
+]
+
+
+@pytest.fixture(scope="module")
+def short_names() -> Matcher:
+    return Matcher.build(SHORT_NAMES)
+
+
+def test_match_refuses_one_edit_from_a_short_name_without_evidence(short_names: Matcher) -> None:
+    r = short_names.match(lead("x@gmail.com", "Oakbridge Analytics"))
+    assert (r.account_id, r.rule) == (None, "no_candidate")
+    assert [c.account_id for c in r.candidates] == ["oak"]
+    assert short_names.match(lead("x@gmail.com", "Wolmart")).account_id is None
+
+
+def test_match_links_a_typing_slip_in_a_short_name(short_names: Matcher) -> None:
+    swapped = short_names.match(lead("x@gmail.com", "Walmrat"))
+    assert (swapped.account_id, swapped.rule) == ("walmart", "name_fuzzy")
+    assert short_names.match(lead(None, "Oakkridge Analytics")).account_id == "oak"
+
+
+def test_match_links_one_edit_in_a_long_name_or_with_the_country(short_names: Matcher) -> None:
+    assert short_names.match(lead(None, "Berkshire Hathawey")).account_id == "berk"
+    agreed = short_names.match(lead("x@gmail.com", "Oakbridge Analytics", country="US"))
+    assert agreed.account_id == "oak"
+
+
+def test_match_refuses_a_close_name_on_the_leads_own_company_domain(short_names: Matcher) -> None:
+    r = short_names.match(lead("x@berkshirehathawey.com", "Berkshire Hathawey"))
+    assert (r.account_id, r.rule) == (None, "no_candidate")
+    web = short_names.match(lead(None, "Berkshire Hathawey", website="berkshirehathawey.com"))
+    assert web.account_id is None
+
+
+def test_match_gives_an_exact_generic_name_a_lower_raw_score() -> None:
+    m = Matcher.build([*SHORT_NAMES, AccountRecord("gs", "Global Solutions Inc", ("gs.example",))])
+    generic = m.decide(lead("x@gmail.com", "Global Solutions"))
+    assert (generic.account_id, generic.rule) == ("gs", "name_exact")
+    assert generic.raw < m.decide(lead("x@gmail.com", "Berkshire Hathaway")).raw
