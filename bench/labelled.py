@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accord.graph.candidates import GENERIC_WORDS
+from accord.graph.candidates import GENERIC_WORDS, KEY_NEIGHBOURS
 from accord.graph.domains import parse_domain
 from accord.graph.match import AccountRecord, LeadRecord
 from accord.graph.names import normalize_name
@@ -288,7 +288,11 @@ class _Builder:
         self.add("name_variant", a.id, self._maybe_personal(), _variant(a.name, self.rng))
 
     def _typo(self, a: AccountRecord) -> None:
-        self.add("name_typo", a.id, self._maybe_personal(), _typo(a.name, self.rng))
+        typed = _typo(a.name, self.rng)
+        if typed is None:  # too short to mistype believably: written as usual instead
+            self._variant(a)
+            return
+        self.add("name_typo", a.id, self._maybe_personal(), typed)
 
     def _personal_company(self, a: AccountRecord) -> None:
         self.add("personal_email_company", a.id, self.personal(), a.name)
@@ -385,22 +389,48 @@ def _variant(name: str, rng: random.Random) -> str:
     return rng.choice(options)()
 
 
-def _typo(name: str, rng: random.Random) -> str:
-    """One keyboard slip: a letter substituted, dropped, doubled or two letters swapped."""
+TYPO_KINDS = ("neighbour", "drop", "double", "swap", "fat_finger")
+TYPO_MIN_LETTERS = 5
+
+
+def _typo(name: str, rng: random.Random) -> str | None:
+    """One keyboard slip as people make them, never on the first letter: a key next to the
+    right one (QWERTY), a letter dropped or doubled, two letters swapped, or a neighbouring key
+    pressed as well. None for names with fewer than `TYPO_MIN_LETTERS` letters."""
     core = _core(name)
     positions = [i for i, ch in enumerate(core) if ch.isalpha()]
-    if len(positions) < 5:
-        return core
-    i = rng.choice(positions[1:])
-    kind = rng.choice(("sub", "drop", "double", "swap"))
-    if kind == "sub":
-        return core[:i] + rng.choice(string.ascii_lowercase) + core[i + 1 :]
+    if len(positions) < TYPO_MIN_LETTERS:
+        return None
+    want = normalize_name(core).compact
+    for _ in range(20):  # a swap of equal letters or a slip that normalizes away: try again
+        typed = _slip(core, rng.choice(positions[1:]), rng.choice(TYPO_KINDS), rng)
+        if normalize_name(typed).compact != want:
+            return typed
+    return None
+
+
+def _slip(core: str, i: int, kind: str, rng: random.Random) -> str:
+    """`core` with slip `kind` at letter `i` (the case of the letter is kept)."""
+    ch = core[i]
+    if kind == "neighbour":
+        return (
+            core[:i]
+            + _same_case(rng.choice(sorted(KEY_NEIGHBOURS[ch.lower()])), ch)
+            + core[i + 1 :]
+        )
     if kind == "drop":
         return core[:i] + core[i + 1 :]
     if kind == "double":
-        return core[:i] + core[i] + core[i:]
+        return core[:i] + ch + core[i:]
+    if kind == "fat_finger":
+        extra = _same_case(rng.choice(sorted(KEY_NEIGHBOURS[ch.lower()])), ch)
+        return core[:i] + (extra + ch if rng.random() < 0.5 else ch + extra) + core[i + 1 :]
     j = min(i + 1, len(core) - 1)
     return core[:i] + core[j] + core[i] + core[j + 1 :]
+
+
+def _same_case(letter: str, like: str) -> str:
+    return letter.upper() if like.isupper() else letter
 
 
 def generate(seed: int, per_account: int = 8, realworld: Path = REALWORLD) -> LabelledSet:

@@ -62,14 +62,14 @@ def fit_pav(points: Iterable[tuple[float, bool]], prior: float = 1.0) -> list[li
     Each block's probability is smoothed toward 1/2 with `prior` pseudo-counts on each side,
     so a rule never claims certainty from a finite sample.
     """
-    ordered = sorted(points)
+    by_x: dict[float, list[float]] = {}
+    for x, ok in points:
+        counts = by_x.setdefault(x, [0.0, 0.0])
+        counts[0] += ok
+        counts[1] += 1
     blocks: list[list[float]] = []  # [x_start, correct, n]
-    for x, ok in ordered:
-        if blocks and blocks[-1][0] == x:
-            blocks[-1][1] += ok
-            blocks[-1][2] += 1
-        else:
-            blocks.append([x, float(ok), 1.0])
+    for x in sorted(by_x):  # all points at one score first, then pool adjacent violators
+        blocks.append([x, *by_x[x]])
         while len(blocks) > 1 and _rate(blocks[-2]) >= _rate(blocks[-1]):
             last = blocks.pop()
             blocks[-1][1] += last[1]

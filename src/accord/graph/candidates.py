@@ -90,26 +90,64 @@ def name_edits(a: NameKey, b: NameKey) -> int:
     return min(edits, OSA.distance("".join(sorted(a.tokens)), "".join(sorted(b.tokens))))
 
 
-def is_slip(a: str, b: str) -> bool:
-    """True when `a` and `b` differ by one typing slip: two neighbours swapped or a letter
-    doubled (`Walmrat`, `Walmmart`), the edits people make and real names rarely differ by."""
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
+QWERTY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _key_neighbours() -> dict[str, frozenset[str]]:
+    """Letters next to each key on a QWERTY keyboard (same row, and the staggered rows)."""
+    where = {ch: (r, c) for r, row in enumerate(QWERTY_ROWS) for c, ch in enumerate(row)}
+    out: dict[str, frozenset[str]] = {}
+    for ch, (r, c) in where.items():
+        spots = [(r, c - 1), (r, c + 1), (r - 1, c), (r - 1, c + 1), (r + 1, c - 1), (r + 1, c)]
+        out[ch] = frozenset(
+            QWERTY_ROWS[rr][cc]
+            for rr, cc in spots
+            if 0 <= rr < 3 and 0 <= cc < len(QWERTY_ROWS[rr])
         )
-    if abs(len(a) - len(b)) != 1:
-        return False
-    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return out
+
+
+KEY_NEIGHBOURS = _key_neighbours()
+
+
+def _near(a: str, b: str) -> bool:
+    return b in KEY_NEIGHBOURS.get(a, ())
+
+
+def typo_kind(typed: str, meant: str) -> tuple[str, int] | None:
+    """The keyboard slip that turns `meant` into `typed`, with its position in `meant`, or
+    None when one edit does not read as a slip: `swap` (`Walmrat`), `double` (`Walmmart`),
+    `neighbour` (a key next to the right one: `Walmarr`), `fat_finger` (a neighbouring key
+    pressed too: `Walmaert`), `dropped_double` (`Cumins`) or `drop` (`Walmrt`). The first
+    letter is rarely mistyped, so a slip there is not one."""
+    if len(typed) == len(meant):
+        diff = [i for i in range(len(typed)) if typed[i] != meant[i]]
+        if len(diff) == 1 and diff[0] > 0 and _near(meant[diff[0]], typed[diff[0]]):
+            return "neighbour", diff[0]
+        if len(diff) == 2 and diff[1] == diff[0] + 1:
+            i = diff[0]
+            if typed[i] == meant[i + 1] and typed[i + 1] == meant[i]:
+                return "swap", i
+        return None
+    if abs(len(typed) - len(meant)) != 1:
+        return None
+    longer, shorter = (typed, meant) if len(typed) > len(meant) else (meant, typed)
     i = next((k for k in range(len(shorter)) if longer[k] != shorter[k]), len(shorter))
-    if longer[:i] + longer[i + 1 :] != shorter:
-        return False
-    return (i > 0 and longer[i] == longer[i - 1]) or (
-        i + 1 < len(longer) and longer[i] == longer[i + 1]
-    )
+    if i == 0 or longer[:i] + longer[i + 1 :] != shorter:
+        return None
+    extra, around = longer[i], (longer[i - 1], longer[i + 1] if i + 1 < len(longer) else "")
+    if longer is meant:
+        return ("dropped_double", i) if extra in around else ("drop", i)
+    if extra in around:
+        return "double", i
+    return ("fat_finger", i) if any(_near(extra, ch) for ch in around if ch) else None
+
+
+def is_slip(a: str, b: str) -> bool:
+    """True when `a` and `b` differ by two neighbours swapped or a letter doubled (`Walmrat`,
+    `Walmmart`), in either direction: the edits people make and real names rarely differ by."""
+    kinds = {typo_kind(a, b), typo_kind(b, a)}
+    return any(k is not None and k[0] in ("swap", "double") for k in kinds)
 
 
 def blocking_keys(key: NameKey) -> set[str]:

@@ -8,6 +8,8 @@ Results are cached because the same domains repeat across millions of leads.
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import tldextract
@@ -55,6 +57,42 @@ def parse_domain(raw: str) -> Domain | None:
     registrable = f"{ext.domain}.{ext.suffix}"
     sub = host != registrable and host != "www." + registrable
     return Domain(host, registrable, ext.domain, ext.suffix, sub)
+
+
+_PLAIN_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+
+
+@functools.cache
+def suffix_parents() -> frozenset[str]:
+    """Every name with a public-suffix rule somewhere below it (`amazonaws.com` for
+    `*.compute.amazonaws.com`): under those names only the suffix list can tell."""
+    parents: set[str] = set()
+    for rule in _EXTRACT.tlds:
+        labels = rule.lstrip("*.!").split(".")
+        parents.update(".".join(labels[i:]) for i in range(1, len(labels)))
+    return frozenset(parents)
+
+
+def known_host(host: str, known: Mapping[str, Domain]) -> Domain | None:
+    """`host` (lower-case, plain) under a registrable domain of `known`, found by walking its
+    labels instead of the suffix list; None when no known domain holds it or the list might
+    disagree (a suffix rule below that domain)."""
+    if _PLAIN_HOST.fullmatch(host) is None:
+        return None
+    dot = -1
+    while True:
+        tail = host[dot + 1 :]
+        dom = known.get(tail)
+        if dom is not None:
+            if dot < 0:
+                return dom
+            if tail in suffix_parents():
+                return None
+            sub = dot != 3 or not host.startswith("www.")
+            return Domain(host, tail, dom.brand, dom.suffix, sub)
+        dot = host.find(".", dot + 1)
+        if dot < 0:
+            return None
 
 
 def registrable_domain(raw: str | None) -> str | None:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from accord.graph import personal_email
 from accord.graph.calibration import Calibration, shipped
 from accord.graph.candidates import similarity
-from accord.graph.domains import Domain, parse_domain
+from accord.graph.domains import Domain, known_host, parse_domain
 from accord.graph.index import AccountIndex
 from accord.graph.names import normalize_name
 from accord.graph.rules import NAME_AGREES, Decision, decide, view_of
@@ -71,9 +71,11 @@ class Matcher:
     def __init__(self, calibration: Calibration | None = None) -> None:
         self._index = AccountIndex()
         self._calibration = calibration if calibration is not None else shipped()
-        self._fast: dict[tuple[str, bool, float, bool], MatchResult] = {}
+        self._fast: dict[tuple[str, bool, float], MatchResult] = {}
         self._hosts: dict[str, _Host] = {}  # e-mail domain part as written → what it says
         self._owned: dict[tuple[object, ...], MatchResult] = {}  # shared-domain answers
+        self._confidences: dict[tuple[str, str, float], float] = {}
+        self._host_limit = RESULT_CACHE
 
     @classmethod
     def build(
@@ -87,6 +89,7 @@ class Matcher:
         try:
             for account in accounts:
                 matcher.add(account)
+            matcher._prime()
         finally:
             if was_enabled:
                 gc.enable()
@@ -107,6 +110,12 @@ class Matcher:
         self._forget_answers()
         self._index.remove(account_id)
 
+    def _prime(self) -> None:
+        """Answer every owned domain once now: a lead on one is then a single dict lookup."""
+        self._host_limit = max(RESULT_CACHE, 2 * len(self._index.by_domain))
+        for registrable in self._index.by_domain:
+            self._host(registrable)
+
     def _forget_answers(self) -> None:
         if self._hosts or self._owned:
             self._hosts.clear()
@@ -119,11 +128,13 @@ class Matcher:
             at = email.rfind("@")
             if at >= 0:
                 part = email[at + 1 :]
-                host = self._hosts.get(part)
-                if host is None:
-                    host = self._host(part)
-                if host.owner is not None:
-                    return self._single_owner(host, lead.company)
+                host = self._hosts.get(part) or self._host(part)
+                agreed = host.agreed
+                if agreed is not None:  # the exact path: one account owns the domain
+                    company = lead.company
+                    if not company or company == host.owner_name:
+                        return agreed
+                    return self._single_owner(host, company)
                 if host.shared:
                     return self._shared_owner(host, lead)
         view = view_of(lead.email, lead.company, lead.country, lead.website)
@@ -131,7 +142,8 @@ class Matcher:
 
     def _host(self, part: str) -> _Host:
         """Parse an e-mail's domain part once; later leads on it are one dict lookup."""
-        dom = self._index.domains.get(part) or parse_domain(part)
+        domains = self._index.domains
+        dom = domains.get(part) or known_host(part.lower(), domains) or parse_domain(part)
         owners = self._index.by_domain.get(dom.registrable) if dom is not None else None
         owner = owners[0] if owners is not None and len(owners) == 1 else None
         # an owned domain is its account's, even when it is on the free-mail lists
@@ -140,28 +152,45 @@ class Matcher:
             and dom is not None
             and personal_email.kind(dom.host, dom.registrable) is not None
         )
-        host = _Host(dom, owner, bool(owners) and owner is None, personal)
-        if len(self._hosts) >= RESULT_CACHE:
+        agreed, name = None, ""
+        if owner is not None:
+            assert dom is not None
+            agreed = self._owner_result(owner, dom.is_subdomain, 1.0)
+            name = self._index.accounts[owner].name
+        host = _Host(dom, owner, bool(owners) and owner is None, personal, agreed, name)
+        if len(self._hosts) >= self._host_limit:
             self._hosts.clear()
         self._hosts[part] = host
         return host
 
-    def _single_owner(self, host: _Host, company: str | None) -> MatchResult:
-        """The exact path: an e-mail domain one account owns (same answer as `decide`)."""
+    def _single_owner(self, host: _Host, company: str) -> MatchResult:
+        """An e-mail domain one account owns, with a company field (same answer as `decide`)."""
         assert host.domain is not None
         assert host.owner is not None
-        raw = self._agreement(host.owner, company) if company else 1.0
-        fast_key = (host.owner, host.domain.is_subdomain, raw, host.personal)
+        raw = self._agreement(host.owner, company)
+        return self._owner_result(host.owner, host.domain.is_subdomain, raw)
+
+    def _owner_result(self, owner: str, subdomain: bool, raw: float) -> MatchResult:
+        """The one (immutable, shared) answer per owner, rule and raw score."""
+        fast_key = (owner, subdomain, raw)
         result = self._fast.get(fast_key)
         if result is None:
-            rule = "email_subdomain" if host.domain.is_subdomain else "email_domain"
-            context = "personal" if host.personal else "corporate"
-            confidence = self._calibration.confidence(rule, context, raw)
-            result = MatchResult(host.owner, confidence, rule, (Candidate(host.owner, 1.0, rule),))
+            rule = "email_subdomain" if subdomain else "email_domain"
+            confidence = self._confidence(rule, "corporate", raw)  # an owned domain: corporate
+            result = MatchResult(owner, confidence, rule, (Candidate(owner, 1.0, rule),))
             if len(self._fast) >= RESULT_CACHE:
                 self._fast.clear()
             self._fast[fast_key] = result
         return result
+
+    def _confidence(self, rule: str, context: str, raw: float) -> float:
+        """The calibrated confidence, looked up once per (rule, context, raw score)."""
+        key = (rule, context, raw)
+        confidence = self._confidences.get(key)
+        if confidence is None:
+            confidence = self._calibration.confidence(rule, context, raw)
+            self._confidences[key] = confidence
+        return confidence
 
     def _agreement(self, account_id: str, company: str) -> float:
         """1.0 when the lead's company field agrees with the owner's name, else 0.9."""
@@ -208,12 +237,15 @@ class Matcher:
 
 
 class _Host(NamedTuple):
-    """What an e-mail domain says: parsed form, its one owner, several owners?, personal?"""
+    """What an e-mail domain says: parsed form, its one owner, several owners?, personal?,
+    and with one owner, the answer when the lead's company agrees and the owner's name."""
 
     domain: Domain | None
     owner: str | None
     shared: bool
     personal: bool
+    agreed: MatchResult | None = None
+    owner_name: str = ""
 
 
 _WORKER: Matcher | None = None

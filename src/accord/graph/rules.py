@@ -13,7 +13,7 @@ from typing import NamedTuple
 from rapidfuzz import fuzz
 
 from accord.graph import personal_email
-from accord.graph.candidates import Scored, is_slip, name_edits, similarity
+from accord.graph.candidates import Scored, name_edits, similarity, typo_kind
 from accord.graph.domains import Domain, email_domain, parse_domain
 from accord.graph.index import AccountIndex, IndexedAccount, normalize_country
 from accord.graph.names import NameKey, normalize_name
@@ -28,6 +28,14 @@ FUZZY_FLOOR = 0.60  # below this a candidate is not worth listing
 SUBSET_WEIGHT = 0.9  # weight of token-set containment when only domain owners compete
 COUNTRY_AGREE = 0.02
 SHORT_NAME = 10  # distinctive letters per edit a fuzzy name needs when nothing else agrees
+TYPO_FLOOR = 0.75  # a short name one keyboard slip away may score this low and still link
+LONG_WORD = 10  # a letter dropped from a word this long reads as a slip, not another name
+# raw score of a short name one slip away, by how rarely that slip tells two real names apart
+SLIP_RAW = {
+    "swap": 0.8, "double": 0.8, "dropped_double": 0.8, "neighbour": 0.75, "fat_finger": 0.7,
+    "drop": 0.65,
+}  # fmt: skip
+MAILBOX_MIN = 4  # a name or brand this long inside a personal mailbox name is evidence
 EXACT_OWN_DOMAIN = 0.9  # raw score of an exact name when the lead's own domain is no account's
 EXACT_SHORT = 0.8  # raw score of an exact name with few distinctive letters
 COUNTRY_DISAGREE = -0.06
@@ -51,6 +59,7 @@ class LeadView(NamedTuple):
     country: str | None
     personal: bool
     context: str
+    mailbox: str = ""  # letters of a personal e-mail's local part (`acmesales` in acme.sales@)
 
 
 def view_of(
@@ -64,7 +73,10 @@ def view_of(
         key = None
     personal = dom is not None and personal_email.kind(dom.host, dom.registrable) is not None
     context = "none" if dom is None else ("personal" if personal else "corporate")
-    return LeadView(dom, web, key, normalize_country(country), personal, context)
+    mailbox = ""
+    if personal and email:
+        mailbox = "".join(ch for ch in email.rpartition("@")[0].lower() if ch.isalpha())
+    return LeadView(dom, web, key, normalize_country(country), personal, context, mailbox)
 
 
 def decide(index: AccountIndex, lead: LeadView) -> Decision:
@@ -148,13 +160,16 @@ def by_name(index: AccountIndex, lead: LeadView) -> Decision:
     if not top:
         return Decision(None, "no_candidate", 0.0, lead.context, ())
     best, second = top[0], (top[1].score if len(top) > 1 else 0.0)
-    if best.score < FUZZY_ACCEPT:
+    account = index.accounts[best.account_id]
+    if best.score < FUZZY_ACCEPT and not (
+        best.score >= TYPO_FLOOR and slip_between(lead.name, account.key) is not None
+    ):
         return Decision(None, "no_candidate", 0.0, lead.context, tuple(top[:3]))
     if best.score - second < FUZZY_MARGIN:
         return Decision(None, "ambiguous", 0.0, lead.context, tuple(top[:3]))
-    if not fuzzy_is_safe(index, lead, index.accounts[best.account_id]):
+    raw = fuzzy_evidence(index, lead, account, min(best.score, 1.0))
+    if raw is None:
         return Decision(None, "no_candidate", 0.0, lead.context, tuple(top[:3]))
-    raw = min(best.score, 1.0)
     return Decision(best.account_id, "name_fuzzy", raw, lead.context, tuple(top[:3]))
 
 
@@ -163,23 +178,63 @@ def _own_domain(lead: LeadView) -> bool:
     return (lead.email is not None and not lead.personal) or lead.website is not None
 
 
-def fuzzy_is_safe(index: AccountIndex, lead: LeadView, account: IndexedAccount) -> bool:
-    """A name that is close but not equal links only when nothing speaks against it: the lead
-    has no corporate domain of its own (that would be another company named alike), and the
-    difference is a typing slip, or lies in common words only, or the country agrees, or the
-    name has enough distinctive letters per edit that the difference is not another company
-    (`Oakridge`/`Oakbridge`)."""
+def fuzzy_evidence(
+    index: AccountIndex, lead: LeadView, account: IndexedAccount, score: float
+) -> float | None:
+    """The raw score of a close but unequal name, or None when it must not link. It links only
+    when nothing speaks against it (the lead has no corporate domain of its own: that would be
+    another company named alike) and something speaks for it: the country agrees, the lead's
+    personal mailbox carries the name, the difference lies in common words only, or the name
+    has enough distinctive letters per edit that it is not another company (`Oakridge`/
+    `Oakbridge`); failing those, one keyboard slip, scored by how telling the slip is."""
     assert lead.name is not None
     if _own_domain(lead):
-        return False
+        return None
     if lead.country is not None and account.country == lead.country:
-        return True
+        return score
     edits = name_edits(lead.name, account.key)
-    if edits == 0 or (edits == 1 and is_slip(lead.name.compact, account.key.compact)):
-        return True
-    if index.names.distinctive_words_agree(lead.name, account.key):
-        return True
-    return index.names.distinctive_length(account.key) >= SHORT_NAME * edits
+    if edits == 0 or _mailbox_names(lead.mailbox, account):
+        return score
+    names = index.names
+    if names.distinctive_words_agree(lead.name, account.key):
+        return score
+    if names.distinctive_length(account.key) >= SHORT_NAME * edits:
+        return score
+    slip = slip_between(lead.name, account.key) if edits == 1 else None
+    return SLIP_RAW[slip] if slip is not None else None
+
+
+def slip_between(typed: NameKey, meant: NameKey) -> str | None:
+    """The keyboard slip (see `typo_kind`) that makes `typed` of `meant`, or None; a dropped
+    letter counts only from a long word (`Honeywel`), where another company one letter short
+    is unlikely."""
+    slip = typo_kind(typed.compact, meant.compact)
+    if slip is None and typed.spelled and meant.spelled:
+        spelled = typo_kind(typed.spelled, meant.spelled)
+        slip = spelled if spelled is not None and spelled[0] != "drop" else None
+    if slip is None:
+        return None
+    kind, at = slip
+    if kind == "drop" and _word_length_at(meant.tokens, at) < LONG_WORD:
+        return None
+    return kind
+
+
+def _word_length_at(tokens: tuple[str, ...], at: int) -> int:
+    """Length of the word holding letter `at` of the joined tokens."""
+    for token in tokens:
+        if at < len(token):
+            return len(token)
+        at -= len(token)
+    return 0
+
+
+def _mailbox_names(mailbox: str, account: IndexedAccount) -> bool:
+    """A personal mailbox named for the company (`acmesales@gmail.com`): its name or brand."""
+    if not mailbox:
+        return False
+    names = [account.key.compact, *(d.brand for d in account.domains)]
+    return any(len(n) >= MAILBOX_MIN and n in mailbox for n in names)
 
 
 def _exact_raw(index: AccountIndex, lead: LeadView) -> float:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from accord.graph.candidates import MAX_CANDIDATES, NameIndex, is_slip, name_edits
+from accord.graph.candidates import (
+    KEY_NEIGHBOURS,
+    MAX_CANDIDATES,
+    NameIndex,
+    is_slip,
+    name_edits,
+    typo_kind,
+)
 from accord.graph.names import normalize_name
 
 
@@ -13,6 +20,25 @@ def test_is_slip_accepts_swaps_and_doubled_letters_only() -> None:
     assert not is_slip("oakbridge", "oakridge")
     assert not is_slip("wolmart", "walmart")
     assert not is_slip("walmart", "walmart2x")
+
+
+def test_typo_kind_names_keyboard_slips_and_refuses_other_edits() -> None:
+    assert typo_kind("walmrat", "walmart") == ("swap", 4)
+    assert typo_kind("walmmart", "walmart") == ("double", 4)
+    assert typo_kind("walmarr", "walmart") == ("neighbour", 6)  # r sits next to t
+    assert typo_kind("walmaert", "walmart") == ("fat_finger", 5)
+    assert typo_kind("cumins", "cummins") == ("dropped_double", 3)
+    assert typo_kind("walmrt", "walmart") == ("drop", 4)
+    assert typo_kind("wolmart", "walmart") is None  # o is nowhere near a
+    assert typo_kind("oakbridge", "oakridge") is None  # b is nowhere near k or r
+    assert typo_kind("salmart", "walmart") is None  # the first letter is rarely mistyped
+    assert typo_kind("walmart", "walmart") is None
+
+
+def test_key_neighbours_are_symmetric_qwerty_neighbours() -> None:
+    assert KEY_NEIGHBOURS["a"] == frozenset("qwsz")
+    assert KEY_NEIGHBOURS["g"] == frozenset("tyfhvb")
+    assert all(a in KEY_NEIGHBOURS[b] for a, near in KEY_NEIGHBOURS.items() for b in near)
 
 
 def test_name_edits_ignores_word_order_and_counts_a_swap_once() -> None:

@@ -7,6 +7,7 @@ import pytest
 from accord.graph.domains import (
     brand_label,
     email_domain,
+    known_host,
     parse_domain,
     registrable_domain,
     split_domains,
@@ -59,3 +60,17 @@ def test_split_domains_reads_several_domains_in_one_cell() -> None:
         "acme.fr",
     ]
     assert split_domains("") == []
+
+
+def test_known_host_agrees_with_the_suffix_list_under_known_domains() -> None:
+    known = {}
+    for name in ("acme.com", "acme.co.uk", "amazonaws.com"):
+        parsed = parse_domain(name)
+        assert parsed is not None
+        known[name] = parsed
+    for host in ("acme.com", "mail.acme.com", "www.acme.com", "eu.shop.acme.co.uk"):
+        assert known_host(host, known) == parse_domain(host)
+    assert known_host("other.com", known) is None
+    assert known_host("co.uk", known) is None
+    # a suffix rule lies below amazonaws.com: only the suffix list can answer
+    assert known_host("x.compute.amazonaws.com", known) is None

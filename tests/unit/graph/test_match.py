@@ -155,6 +155,27 @@ def test_match_links_a_typing_slip_in_a_short_name(short_names: Matcher) -> None
     assert short_names.match(lead(None, "Oakkridge Analytics")).account_id == "oak"
 
 
+def test_match_links_a_keyboard_slip_in_a_short_name_at_a_lower_raw_score(
+    short_names: Matcher,
+) -> None:
+    neighbour = short_names.match(lead("x@gmail.com", "Walmarr"))  # r sits next to t
+    assert (neighbour.account_id, neighbour.rule) == ("walmart", "name_fuzzy")
+    slip = short_names.decide(lead("x@gmail.com", "Walmarr")).raw
+    assert slip < short_names.decide(lead("x@gmail.com", "Walmrat")).raw < 1.0
+    assert short_names.match(lead(None, "Walmaert")).account_id == "walmart"
+
+
+def test_match_refuses_a_dropped_letter_in_a_short_word(short_names: Matcher) -> None:
+    assert short_names.match(lead("x@gmail.com", "Walmrt")).account_id is None
+    assert short_names.match(lead(None, "Berkshire Hathway")).account_id == "berk"
+
+
+def test_match_reads_the_company_name_in_a_personal_mailbox(short_names: Matcher) -> None:
+    assert short_names.match(lead("x@gmail.com", "Wolmart")).account_id is None
+    named = short_names.match(lead("walmart.buyer@gmail.com", "Wolmart"))
+    assert (named.account_id, named.rule) == ("walmart", "name_fuzzy")
+
+
 def test_match_links_one_edit_in_a_long_name_or_with_the_country(short_names: Matcher) -> None:
     assert short_names.match(lead(None, "Berkshire Hathawey")).account_id == "berk"
     agreed = short_names.match(lead("x@gmail.com", "Oakbridge Analytics", country="US"))
