@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from accord.scoring.compute import compute_scores
+from accord.scoring.compute import compute_tables
 from accord.scoring.library import load_library
 from bench import figure, number, quick
 
@@ -131,30 +131,42 @@ def _child(folder: str, queue: Any) -> None:
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     define_relations(con, Path(folder))
-    start = time.perf_counter()
-    results = compute_scores(con, specs, NOW)
-    elapsed = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    tables = compute_tables(con, specs, NOW)
+    elapsed, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rows = {k: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for k, t in tables.items()}
+    store_s, store_cpu, history = _store(Path(folder), con, tables)
     con.close()
-    store_s = _store(Path(folder), results)
     queue.put({
         "seconds": elapsed,
+        "cpu_s": cpu_s,
         "peak_mb": peak_kb / 1024,
         "store_s": store_s,
-        "rows": {k: len(v) for k, v in results.items()},
+        "store_cpu_s": store_cpu,
+        "history": history,
+        "rows": rows,
     })  # fmt: skip
 
 
-def _store(folder: Path, results: Any) -> float:
-    from accord.scoring.store import save
+def _store(
+    folder: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, str]
+) -> tuple[float, float, int]:
+    """(wall s, CPU s, history rows) of storing the scores twice: a first run (every row is
+    history) and the same values again (no history)."""
+    from accord.scoring.store import save_tables
     from accord.workspace import open_workspace
 
     ws = open_workspace(folder / "ws")
     try:
-        start = time.perf_counter()
+        versions = dict.fromkeys(tables, 1)
+        start, cpu = time.perf_counter(), time.process_time()
         with ws.engine.begin() as conn:
-            save(conn, results, dict.fromkeys(results, 1), NOW)
-        return time.perf_counter() - start
+            save_tables(conn, con, tables, versions, NOW)
+        wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+        with ws.engine.begin() as conn:
+            again = save_tables(conn, con, tables, versions, NOW)
+        return wall, cpu_s, again
     finally:
         ws.close()
 
@@ -178,16 +190,22 @@ def run() -> dict[str, Any]:
                 f"all shipped scores, {n_accounts:,} accounts / {n_events:,} events",
                 out["seconds"],
                 unit="s",
-                target=10,
+                target=5,
                 op="<=",
             ),
             figure("scores peak memory", out["peak_mb"], unit="MB", target=2048, op="<="),
+            figure(
+                "scores compute CPU time (all threads)", out["cpu_s"], unit="s", target=5, op="<="
+            ),
             figure(f"store {rows:,} score rows with parts (SQLite)", out["store_s"], unit="s"),
+            figure("store CPU time (SQLite)", out["store_cpu_s"], unit="s"),
         ],
         "notes": [
             "score rows: " + ", ".join(f"{k} {v:,}" for k, v in out["rows"].items()),
-            "the 10 s / 2 GB target is for signals and scores together; see signals_speed",
+            "the issue's 10 s / 2 GB target is for signals and scores together; see signals_speed",
             "compute reads Parquet through DuckDB (all threads); generation is not timed",
+            "the scores part's own target is <= 5 s; parts and their JSON are built in DuckDB",
+            f"storing unchanged values again appended {out['history']} history rows",
         ],
     }
 

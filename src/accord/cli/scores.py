@@ -190,3 +190,29 @@ def rollback_cmd(
         _print_json(summary.to_json())
         return
     _say(f"{score} version {to_version} is active; {summary.history_rows} values changed.")
+
+
+@app.command("train")
+def train_cmd(ctx: typer.Context, *, as_json: AsJson = False) -> None:
+    """Train the optional win model on won / churned outcomes; print holdout AUC and
+    calibration; store `model_win` next to the rule scores."""
+    from accord.scoring.model import train
+
+    defs = _definitions(ctx)
+    ws = workspace(ctx)
+    try:
+        report = train(ws.engine, defs)
+    finally:
+        ws.close()
+    if as_json:
+        _print_json(report.to_json())
+        return
+    sys.stdout.write(
+        f"model_win: holdout AUC {report.auc:.3f} on {report.holdout} accounts "
+        f"(trained on {report.won} won, {report.lost} lost or churned)\n"
+    )
+    sys.stdout.write("probability\taccounts\tpredicted\tobserved\n")
+    for row in report.calibration:
+        shown = ["-" if row[k] is None else f"{row[k]:g}" for k in ("predicted", "observed")]
+        sys.stdout.write(f"{row['bin']}\t{row['accounts']}\t{shown[0]}\t{shown[1]}\n")
+    _say(f"{report.scored} accounts scored as model_win; the rule scores are unchanged.")

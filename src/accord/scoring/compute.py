@@ -1,5 +1,5 @@
-"""Compute every score for every account, set-based: DuckDB aggregates over the events,
-Python only over one aggregate row per account.
+"""Compute every score for every account, set-based: DuckDB aggregates over the events and
+builds each account's parts and their JSON text; Python touches no per-account row.
 
 `compute_scores` works on any DuckDB connection holding the relations of
 `accord.scoring.inputs` (the store or Parquet); `compute_and_store` is the whole run.
@@ -15,9 +15,10 @@ from pathlib import Path
 import duckdb
 from sqlalchemy import Engine
 
-from accord.scoring import engagement, fit, health, intent, stage
+from accord.scoring import engagement, fit, health, intent, stage_sql
+from accord.scoring.assemble import fetch_scored
 from accord.scoring.definitions import Active, resolve
-from accord.scoring.inputs import account_ids, connect, load_from_store
+from accord.scoring.inputs import connect, load_from_store
 from accord.scoring.library import load_library
 from accord.scoring.parts import Scored
 from accord.scoring.specs import (
@@ -28,32 +29,45 @@ from accord.scoring.specs import (
     ScoreSpec,
     StageSpec,
 )
-from accord.scoring.store import save
+from accord.scoring.store import save_tables
 
 Results = dict[str, dict[str, Scored]]
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> str:
+    table = f"score_{name}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+    return table
+
+
+def compute_tables(
+    con: duckdb.DuckDBPyConnection, specs: Mapping[str, ScoreSpec], now: datetime
+) -> dict[str, str]:
+    """Every score in `specs` for every account in `acc` (health: customers only), each as a
+    DuckDB temp table (account_id, value, label, parts as JSON text); score -> table."""
+    now_us = int(now.timestamp() * 1e6)
+    out: dict[str, str] = {}
+    for name, spec in specs.items():
+        if isinstance(spec, FitSpec):
+            out[name] = _table(con, name, fit.score_sql(con, spec))
+        elif isinstance(spec, EngagementSpec):
+            out[name] = _table(con, name, engagement.score_sql(spec, now_us))
+        elif isinstance(spec, IntentSpec):
+            out[name] = _table(con, name, intent.score_sql(spec, now_us))
+    h = specs.get("health")
+    if isinstance(h, HealthSpec):
+        out["health"] = _table(con, "health", health.score_sql(h, now, out.get("engagement")))
+    st = specs.get("stage")
+    if isinstance(st, StageSpec):
+        out["stage"] = _table(con, "stage", stage_sql.score_sql(st, now, dict(out)))
+    return out
 
 
 def compute_scores(
     con: duckdb.DuckDBPyConnection, specs: Mapping[str, ScoreSpec], now: datetime
 ) -> Results:
     """Every score in `specs` for every account in `acc` (health: customers only)."""
-    now_us = int(now.timestamp() * 1e6)
-    ids = account_ids(con)
-    out: Results = {}
-    for name, spec in specs.items():
-        if isinstance(spec, FitSpec):
-            out[name] = fit.compute(con, spec)
-        elif isinstance(spec, EngagementSpec):
-            out[name] = engagement.compute(con, spec, now_us, ids)
-        elif isinstance(spec, IntentSpec):
-            out[name] = intent.compute(con, spec, now_us, ids)
-    h = specs.get("health")
-    if isinstance(h, HealthSpec):
-        out["health"] = health.compute(con, h, now, out.get("engagement", {}))
-    st = specs.get("stage")
-    if isinstance(st, StageSpec):
-        out["stage"] = stage.compute(con, st, now, dict(out))
-    return out
+    return {k: fetch_scored(con, t) for k, t in compute_tables(con, specs, now).items()}
 
 
 @dataclass(frozen=True)
@@ -102,17 +116,28 @@ def compute_and_store(
     """Compute every score with its active definition and store values, parts and history."""
     now = now or datetime.now(UTC)
     active = active_definitions(engine, definitions_dir)
-    results = compute_from_store(engine, {k: a.spec for k, a in active.items()}, now)
     versions = {k: a.version for k, a in active.items()}
-    with engine.begin() as conn:
-        changed = save(conn, results, versions, now)
+    con = connect()
+    try:
+        load_from_store(con, engine)
+        tables = compute_tables(con, {k: a.spec for k, a in active.items()}, now)
+        counts = {k: _count(con, t) for k, t in tables.items()}
+        with engine.begin() as conn:
+            changed = save_tables(conn, con, tables, versions, now)
+    finally:
+        con.close()
     return RunSummary(
-        accounts=max((len(v) for v in results.values()), default=0),
-        scores={k: len(v) for k, v in results.items()},
-        versions=versions,
+        accounts=max(counts.values(), default=0),
+        scores=counts,
+        versions={k: versions[k] for k in tables},
         history_rows=changed,
         computed_at=now,
     )
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
 
 
 __all__ = [
@@ -122,4 +147,5 @@ __all__ = [
     "compute_and_store",
     "compute_from_store",
     "compute_scores",
+    "compute_tables",
 ]

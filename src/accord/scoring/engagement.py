@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
-from accord.scoring.parts import Scored, part, scored
+from accord.scoring.assemble import PartSQL, assemble_sql, fetch_sql, json_obj, num, plural, text
+from accord.scoring.parts import Scored
 from accord.scoring.specs import EngagementSpec
 from accord.signals.filters import compile_sql, lit, needs_dims
 
@@ -27,47 +28,53 @@ def aggregate_sql(spec: EngagementSpec, now_us: int) -> str:
     rel = "ev_dims" if any(needs_dims(t) for t in spec.touches) else "ev"
     cols = []
     for i, team in enumerate(spec.teams):
-        cols.append(f"SUM(dp) FILTER (WHERE team = {lit(team)}) AS p{i}")
-        cols.append(f"COUNT(*) FILTER (WHERE team = {lit(team)}) AS n{i}")
+        cols.append(f"SUM(p) FILTER (WHERE team = {lit(team)}) AS p{i}")
+        cols.append(f"COALESCE(SUM(n) FILTER (WHERE team = {lit(team)}), 0) AS n{i}")
+    teams = ", ".join(lit(t) for t in spec.teams) or "NULL"
     return f"""
     WITH t AS (
       SELECT account_id, team, {points_sql(spec)} AS pts, t FROM {rel}
-      WHERE t > {start} AND t <= {now_us} AND account_id IS NOT NULL
+      WHERE t > {start} AND t <= {now_us} AND account_id IS NOT NULL AND team IN ({teams})
+    ), g AS (
+      SELECT account_id, team, SUM(pts * pow(0.5, ({now_us} - t) / {hl!r})) AS p,
+             COUNT(*) FILTER (WHERE pts > 0) AS n
+      FROM t GROUP BY account_id, team
     )
-    SELECT account_id, {", ".join(cols)}
-    FROM (SELECT account_id, team, pts * pow(0.5, ({now_us} - t) / {hl!r}) AS dp FROM t
-          WHERE pts > 0)
-    GROUP BY account_id
+    SELECT account_id, {", ".join(cols)} FROM g GROUP BY account_id
     """
 
 
-def from_totals(spec: EngagementSpec, totals: list[tuple[float, int]]) -> Scored:
-    """The score from each team's (decayed points, touches), in `spec.teams` order."""
-    s = sum(p for p, _ in totals)
-    value = 100.0 * s / (s + spec.saturation)
-    parts = []
-    for team, (pts, n) in zip(spec.teams, totals, strict=True):
-        share = value * pts / s if s > 0 else 0.0
-        says = f"{team}: {n} touch{'es' * (n != 1)} ({pts:.1f} decayed points)"
-        parts.append(part(team, share, 100.0, says, touches=n, decayed_points=round(pts, 3)))
-    return scored(parts)
+def _part(spec: EngagementSpec, i: int, team: str) -> PartSQL:
+    says = (f"format('{{}}: {{}} touch{{}} ({{:.1f}} decayed points)', {text(team)}, n{i}, "
+            f"{plural(f'n{i}', 'es')}, p{i})")  # fmt: skip
+    return PartSQL(
+        name=team,
+        raw=f"CASE WHEN s > 0 THEN v * p{i} / s ELSE 0.0 END",
+        maximum=100.0,
+        says=says,
+        measures=json_obj(touches=f"n{i}", decayed_points=f"round(p{i}, 3)"),
+    )
+
+
+def score_sql(spec: EngagementSpec, now_us: int) -> str:
+    """(account_id, value, label, parts) for every account in `acc` (no touches: 0)."""
+    teams = range(len(spec.teams))
+    cols = ", ".join(f"COALESCE(g.p{i}, 0.0) AS p{i}, COALESCE(g.n{i}, 0) AS n{i}" for i in teams)
+    total = " + ".join(f"p{i}" for i in teams) or "0.0"
+    source = f"""
+    SELECT *, 100.0 * s / (s + {num(float(spec.saturation))}) AS v FROM (
+      SELECT *, {total} AS s FROM (
+        SELECT acc.id AS account_id, {cols}
+        FROM acc LEFT JOIN ({aggregate_sql(spec, now_us)}) g ON g.account_id = acc.id))
+    """
+    return assemble_sql(source, [_part(spec, i, t) for i, t in enumerate(spec.teams)])
 
 
 def compute(
     con: duckdb.DuckDBPyConnection, spec: EngagementSpec, now_us: int, ids: list[str]
 ) -> dict[str, Scored]:
-    """Engagement for every account in `ids` (no touches: 0)."""
-    found = {r[0]: r[1:] for r in con.execute(aggregate_sql(spec, now_us)).fetchall()}
-    zero = from_totals(spec, [(0.0, 0)] * len(spec.teams))
-    out: dict[str, Scored] = {}
-    for acc in ids:
-        row = found.get(acc)
-        if row is None:
-            out[acc] = zero
-            continue
-        totals = [(float(row[2 * i] or 0.0), int(row[2 * i + 1])) for i in range(len(spec.teams))]
-        out[acc] = from_totals(spec, totals)
-    return out
+    """Engagement for every account in `acc` (no touches: 0); `ids` is kept for callers."""
+    return fetch_sql(con, score_sql(spec, now_us))
 
 
-__all__ = ["aggregate_sql", "compute", "from_totals", "points_sql"]
+__all__ = ["aggregate_sql", "compute", "points_sql", "score_sql"]

@@ -1,15 +1,14 @@
 """ICP fit: firmographic rules from YAML, each worth its (scaled) weight when it holds.
 
-One DuckDB query tests every rule for every account; Python only assembles the parts.
+One DuckDB query tests every rule for every account and writes the parts.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 
-from accord.scoring.parts import Scored, part, scales, scored
+from accord.scoring.assemble import PartSQL, assemble_sql, fetch_sql, json_obj, num, text
+from accord.scoring.parts import Scored, scales
 from accord.scoring.specs import FitRule, FitSpec
 from accord.signals.filters import lit
 
@@ -50,27 +49,42 @@ def _label(rule: FitRule) -> str:
     return f"{lo}{rule.field}{hi}"
 
 
-def _says(rule: FitRule, value: Any, ok: bool) -> str:
-    shown = "unknown" if value is None else value
-    return f"{_label(rule)} ({shown})" if ok else f"not {_label(rule)} ({shown})"
+def _shown_sql(con: duckdb.DuckDBPyConnection, col: str) -> str:
+    """The value as Python would print it (`unknown` when missing)."""
+    kind = con.execute(f"SELECT typeof({col}) FROM acc LIMIT 1").fetchone()
+    if kind is not None and kind[0] == "BOOLEAN":
+        shown = f"CASE WHEN {col} THEN 'True' ELSE 'False' END"
+    else:
+        shown = f"CAST({col} AS VARCHAR)"
+    return f"COALESCE({shown}, 'unknown')"
+
+
+def _part(con: duckdb.DuckDBPyConnection, i: int, rule: FitRule, maximum: float) -> PartSQL:
+    label = text(_label(rule))
+    shown = f"' (' || {_shown_sql(con, field_sql(rule.field))} || ')'"
+    return PartSQL(
+        name=rule.id,
+        raw=f"CASE WHEN ok{i} THEN {num(maximum)} ELSE 0.0 END",
+        maximum=round(maximum, 1),
+        says=f"CASE WHEN ok{i} THEN {label} ELSE {text('not ' + _label(rule))} END || {shown}",
+        measures=json_obj(value=f"v{i}"),
+    )
+
+
+def score_sql(con: duckdb.DuckDBPyConnection, spec: FitSpec) -> str:
+    """(account_id, value, label, parts) for every account in `acc`."""
+    cols = []
+    for i, rule in enumerate(spec.rules):
+        cols += [f"{rule_sql(rule)} AS ok{i}", f"{field_sql(rule.field)} AS v{i}"]
+    source = f"SELECT *, id AS account_id, {', '.join(cols)} FROM acc"
+    maxima = scales([r.weight for r in spec.rules])
+    parts = [_part(con, i, r, m) for i, (r, m) in enumerate(zip(spec.rules, maxima, strict=True))]
+    return assemble_sql(source, parts)
 
 
 def compute(con: duckdb.DuckDBPyConnection, spec: FitSpec) -> dict[str, Scored]:
     """Fit for every account in `acc`."""
-    cols = []
-    for i, rule in enumerate(spec.rules):
-        cols += [f"{rule_sql(rule)} AS ok{i}", f"{field_sql(rule.field)} AS v{i}"]
-    rows = con.execute(f"SELECT id, {', '.join(cols)} FROM acc").fetchall()
-    maxima = scales([r.weight for r in spec.rules])
-    out: dict[str, Scored] = {}
-    for row in rows:
-        parts = []
-        for i, rule in enumerate(spec.rules):
-            ok, value = bool(row[1 + 2 * i]), row[2 + 2 * i]
-            pts = maxima[i] if ok else 0.0
-            parts.append(part(rule.id, pts, maxima[i], _says(rule, value, ok), value=value))
-        out[row[0]] = scored(parts)
-    return out
+    return fetch_sql(con, score_sql(con, spec))
 
 
-__all__ = ["compute", "field_sql", "rule_sql"]
+__all__ = ["compute", "field_sql", "rule_sql", "score_sql"]

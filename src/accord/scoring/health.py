@@ -13,7 +13,8 @@ from typing import Any
 import duckdb
 from sqlalchemy import Connection, Select, select
 
-from accord.scoring.parts import Scored, clamp, part, pct, scales, scored
+from accord.scoring.assemble import PartSQL, assemble_sql, fetch_sql, json_obj, num, plural, text
+from accord.scoring.parts import Scored, scales
 from accord.scoring.specs import HealthSpec
 from accord.signals.filters import compile_sql, lit, needs_dims
 from accord.store.schema import scores_current
@@ -75,87 +76,104 @@ def opps_sql(spec: HealthSpec, today: date) -> str:
     """
 
 
-def _usage_part(spec: HealthSpec, cur: float, prev: float, m: float) -> dict[str, Any]:
+def _pct(x: str) -> str:
+    return f"format('{{:+.0f}}%', ({x}) * 100)"
+
+
+def _clamp(x: str) -> str:
+    return f"least(greatest({x}, 0.0), 1.0)"
+
+
+def _usage(spec: HealthSpec, m: float) -> PartSQL:
     what = "weekly active users" if spec.usage.measure == "active_users" else "usage events"
-    if prev > 0:
-        change = (cur - prev) / prev
-        f = clamp(1 + change / spec.usage.zero_at)
-        says = f"{what} {pct(change)} ({prev:g} -> {cur:g})"
-    else:
-        change = None
-        f = 1.0 if cur > 0 else 0.0
-        says = f"{what} {cur:g} (none before)" if cur > 0 else f"no {what}"
-    return part("usage", f * m, m, says, current=round(cur, 3), previous=round(prev, 3),
-                change=None if change is None else round(change, 4))  # fmt: skip
+    change = "(cur - prev) / prev"
+    says = (f"CASE WHEN prev > 0 THEN format('{what} {{}} ({{:g}} -> {{:g}})', {_pct(change)}, "
+            f"prev, cur) WHEN cur > 0 THEN format('{what} {{:g}} (none before)', cur) "
+            f"ELSE {text('no ' + what)} END")  # fmt: skip
+    frac = (f"CASE WHEN prev > 0 THEN {_clamp(f'1 + {change} / {num(float(spec.usage.zero_at))}')}"
+            " WHEN cur > 0 THEN 1.0 ELSE 0.0 END")  # fmt: skip
+    measures = json_obj(current="round(cur, 3)", previous="round(prev, 3)",
+                        change=f"CASE WHEN prev > 0 THEN round({change}, 4) END")  # fmt: skip
+    return PartSQL("usage", f"({frac}) * {num(m)}", round(m, 1), says, measures)
 
 
-def _support_part(spec: HealthSpec, open_cases: int, p1: int, m: float) -> dict[str, Any]:
+def _support(spec: HealthSpec, m: float) -> PartSQL:
     s = spec.support
-    f = clamp(1 - open_cases * s.open_case_cost - p1 * s.p1_cost)
-    says = f"{p1} P1 ticket{'s' * (p1 != 1)}, {open_cases} open case{'s' * (open_cases != 1)}"
-    return part("support", f * m, m, says, open_cases=open_cases, p1=p1)
+    cost = f"1 - open_cases * {num(float(s.open_case_cost))} - p1 * {num(float(s.p1_cost))}"
+    says = (f"format('{{}} P1 ticket{{}}, {{}} open case{{}}', p1, {plural('p1')}, open_cases, "
+            f"{plural('open_cases')})")  # fmt: skip
+    return PartSQL("support", f"{_clamp(cost)} * {num(m)}", round(m, 1), says,
+                   json_obj(open_cases="open_cases", p1="p1"))  # fmt: skip
 
 
-def _arr_part(
-    spec: HealthSpec, arr: float | None, grown: float, lost: float, m: float
-) -> dict[str, Any]:
-    if not arr:
-        return part("arr", 0.5 * m, m, "no ARR on record", change=None)
-    before = max(arr - grown + lost, 1.0)
-    change = (grown - lost) / before
-    f = clamp(0.5 + 0.5 * change / spec.arr.full_at)
+def _engagement(m: float) -> PartSQL:
+    return PartSQL("engagement", f"eng / 100 * {num(m)}", round(m, 1),
+                   "format('engagement {:g}', eng)", json_obj(engagement="eng"))  # fmt: skip
+
+
+def _arr(spec: HealthSpec, m: float) -> PartSQL:
     days = spec.arr.lookback.days
-    says = f"ARR {pct(change)} over {days} days" if change else f"ARR flat over {days} days"
-    return part("arr", f * m, m, says, arr=arr, expansion_won=grown, renewal_lost=lost,
-                change=round(change, 4))  # fmt: skip
+    change = "(grown - lost) / greatest(arr - grown + lost, 1.0)"
+    says = (f"CASE WHEN COALESCE(arr, 0) = 0 THEN 'no ARR on record' WHEN {change} <> 0 "
+            f"THEN format('ARR {{}} over {days} days', {_pct(change)}) "
+            f"ELSE 'ARR flat over {days} days' END")  # fmt: skip
+    frac = f"0.5 + 0.5 * {change} / {num(float(spec.arr.full_at))}"
+    raw = f"CASE WHEN COALESCE(arr, 0) = 0 THEN 0.5 ELSE {_clamp(frac)} END * {num(m)}"
+    full = json_obj(arr="arr", expansion_won="grown", renewal_lost="lost",
+                    change=f"round({change}, 4)")  # fmt: skip
+    measures = f"""CASE WHEN COALESCE(arr, 0) = 0 THEN '{{"change":null}}' ELSE {full} END"""
+    return PartSQL("arr", raw, round(m, 1), says, measures)
 
 
-def _renewal_part(
-    spec: HealthSpec, renewal: date | None, renewed: bool, today: date, m: float
-) -> dict[str, Any]:
+def _renewal(spec: HealthSpec, m: float) -> PartSQL:
     window = spec.renewal.window.days
-    days = (renewal - today).days if renewal else None
-    if days is None or days < 0 or days > window:
-        says = "no renewal date" if days is None else f"renewal in {days} days"
-        return part("renewal", m, m, says, days_to_renewal=days)
-    if renewed:
-        return part("renewal", m, m, f"renewal in {days} days, already won", days_to_renewal=days)
-    f = days / window if window else 1.0
-    return part("renewal", f * m, m, f"renewal in {days} days, not yet won", days_to_renewal=days)
+    outside = f"(days IS NULL OR days < 0 OR days > {window})"
+    says = (f"CASE WHEN days IS NULL THEN 'no renewal date' "
+            f"WHEN {outside} THEN format('renewal in {{}} days', days) "
+            f"WHEN renewed THEN format('renewal in {{}} days, already won', days) "
+            f"ELSE format('renewal in {{}} days, not yet won', days) END")  # fmt: skip
+    frac = f"days / {num(float(window))}" if window else "1.0"
+    raw = f"CASE WHEN {outside} OR renewed THEN 1.0 ELSE {frac} END * {num(m)}"
+    return PartSQL("renewal", raw, round(m, 1), says, json_obj(days_to_renewal="days"))
+
+
+def score_sql(spec: HealthSpec, now: datetime, engagement: str | None) -> str:
+    """(account_id, value, label, parts) for accounts whose lifecycle is in `applies_to`;
+    `engagement` names a score table (account_id, value) or None."""
+    now_us = int(now.timestamp() * 1e6)
+    stages = ", ".join(lit(s) for s in spec.applies_to)
+    eng_join = f"LEFT JOIN {engagement} e ON e.account_id = acc.id" if engagement else ""
+    eng = "COALESCE(e.value, 0.0)" if engagement else "0.0"
+    source = f"""
+    SELECT acc.id AS account_id, acc.arr AS arr,
+      CAST(acc.renewal_date - DATE {lit(now.date().isoformat())} AS BIGINT) AS days,
+      CAST(COALESCE(u.cur, 0.0) AS DOUBLE) AS cur, CAST(COALESCE(u.prev, 0.0) AS DOUBLE) AS prev,
+      COALESCE(c.open_cases, 0) AS open_cases, COALESCE(c.p1, 0) AS p1,
+      CAST(COALESCE(o.grown, 0.0) AS DOUBLE) AS grown,
+      CAST(COALESCE(o.lost, 0.0) AS DOUBLE) AS lost,
+      COALESCE(o.renewed, FALSE) AS renewed, {eng} AS eng
+    FROM acc
+    LEFT JOIN ({usage_sql(spec, now_us)}) u ON u.account_id = acc.id
+    LEFT JOIN ({cases_sql(spec)}) c ON c.account_id = acc.id
+    LEFT JOIN ({opps_sql(spec, now.date())}) o ON o.account_id = acc.id
+    {eng_join}
+    WHERE acc.lifecycle_stage IN ({stages})
+    """
+    m = scales([spec.usage.weight, spec.support.weight, spec.engagement.weight,
+                spec.arr.weight, spec.renewal.weight])  # fmt: skip
+    parts = [_usage(spec, m[0]), _support(spec, m[1]), _engagement(m[2]), _arr(spec, m[3]),
+             _renewal(spec, m[4])]  # fmt: skip
+    return assemble_sql(source, parts)
 
 
 def compute(
     con: duckdb.DuckDBPyConnection,
     spec: HealthSpec,
     now: datetime,
-    engagement: dict[str, Scored],
+    engagement: str | None = None,
 ) -> dict[str, Scored]:
     """Health for every account in `acc` whose lifecycle stage is in `applies_to`."""
-    now_us = int(now.timestamp() * 1e6)
-    stages = ", ".join(lit(s) for s in spec.applies_to)
-    accs = con.execute(
-        f"SELECT id, arr, renewal_date FROM acc WHERE lifecycle_stage IN ({stages})"
-    ).fetchall()
-    usage = {r[0]: r[1:] for r in con.execute(usage_sql(spec, now_us)).fetchall()}
-    cases = {r[0]: r[1:] for r in con.execute(cases_sql(spec)).fetchall()}
-    opps = {r[0]: r[1:] for r in con.execute(opps_sql(spec, now.date())).fetchall()}
-    m = scales([spec.usage.weight, spec.support.weight, spec.engagement.weight,
-                spec.arr.weight, spec.renewal.weight])  # fmt: skip
-    out: dict[str, Scored] = {}
-    for acc, arr, renewal in accs:
-        cur, prev = usage.get(acc, (0.0, 0.0))
-        open_cases, p1 = cases.get(acc, (0, 0))
-        grown, lost, renewed = opps.get(acc, (0.0, 0.0, False))
-        eng = engagement[acc].value if acc in engagement else 0.0
-        parts = [
-            _usage_part(spec, float(cur), float(prev), m[0]),
-            _support_part(spec, int(open_cases), int(p1), m[1]),
-            part("engagement", eng / 100 * m[2], m[2], f"engagement {eng:g}", engagement=eng),
-            _arr_part(spec, arr, float(grown), float(lost), m[3]),
-            _renewal_part(spec, renewal, bool(renewed), now.date(), m[4]),
-        ]
-        out[acc] = scored(parts)
-    return out
+    return fetch_sql(con, score_sql(spec, now, engagement))
 
 
 def stored_health() -> Select[Any]:
@@ -173,4 +191,12 @@ def health_by_account(conn: Connection, account_ids: list[str] | None = None) ->
     return {a: float(v) for a, v in conn.execute(q)}
 
 
-__all__ = ["cases_sql", "compute", "health_by_account", "opps_sql", "stored_health", "usage_sql"]
+__all__ = [
+    "cases_sql",
+    "compute",
+    "health_by_account",
+    "opps_sql",
+    "score_sql",
+    "stored_health",
+    "usage_sql",
+]

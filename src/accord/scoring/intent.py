@@ -12,7 +12,8 @@ from typing import Any
 
 import duckdb
 
-from accord.scoring.parts import Scored, clamp, part, scales, scored
+from accord.scoring.assemble import PartSQL, assemble_sql, fetch_sql, json_obj, num, plural
+from accord.scoring.parts import Scored, scales
 from accord.scoring.specs import IntentSpec
 from accord.signals.filters import compile_sql, lit, needs_dims, sql_prop_text
 
@@ -70,72 +71,77 @@ def signals_sql(spec: IntentSpec, now_us: int) -> str:
     """
 
 
-def from_measures(
-    spec: IntentSpec,
-    now_us: int,
-    row: tuple[Any, ...] | None,
-    sig: tuple[Any, ...] | None,
-) -> Scored:
-    """The score from one account's aggregate row and signal row (either may be None)."""
-    volume, recent, base, topics, last_t, top = row or (0.0, 0, 0, 0, None, None)
-    strength, types = sig or (0.0, [])
-    volume, strength = float(volume or 0.0), float(strength or 0.0)
-    weeks = spec.baseline / spec.surge_window
-    baseline = max(base / weeks, spec.surge.min_baseline)
-    ratio = recent / baseline
-    age_days = (now_us - last_t) / _DAY_US if last_t is not None else None
-    hl_days = spec.half_life.total_seconds() / 86400
-    fractions = [
-        volume / (volume + spec.volume.saturation),
-        clamp((ratio - 1) / (spec.surge.full_at - 1)),
-        clamp(topics / spec.breadth.full_at),
-        0.5 ** (age_days / hl_days) if age_days is not None else 0.0,
-        clamp(strength / spec.signals.full_at),
-    ]
-    maxima = scales(
-        [spec.volume.weight, spec.surge.weight, spec.breadth.weight, spec.recency.weight,
-         spec.signals.weight]
-    )  # fmt: skip
-    topic_list = [dict(t) for t in top] if top else []
-    says = [
-        f"{volume:.1f} decayed research events",
-        f"research {ratio:.1f}x baseline ({recent} in {_days(spec.surge_window)})",
-        f"{topics} topic{'s' * (topics != 1)}"
-        + (f" (top: {', '.join(t['topic'] for t in topic_list)})" if topic_list else ""),
-        f"last research {age_days:.0f} days ago" if age_days is not None else "no recent research",
-        f"intent signals: {', '.join(types)}" if types else "no intent signals",
-    ]
-    measures: list[dict[str, Any]] = [
-        {"decayed_events": round(volume, 3)},
-        {"recent": recent, "baseline_weekly": round(base / weeks, 3), "ratio": round(ratio, 3)},
-        {"topics": topics, "top_topics": topic_list},
-        {"days_since_last": round(age_days, 2) if age_days is not None else None},
-        {"strength": round(strength, 3), "types": list(types)},
-    ]
-    names = ("volume", "surge", "breadth", "recency", "signals")
-    parts = [
-        part(n, f * m, m, s, **ms)
-        for n, f, m, s, ms in zip(names, fractions, maxima, says, measures, strict=True)
-    ]
-    return scored(parts)
-
-
 def _days(td: Any) -> str:
     return f"{td.total_seconds() / 86400:g} days"
+
+
+def _clamp(x: str) -> str:
+    return f"least(greatest({x}, 0.0), 1.0)"
+
+
+def _parts(spec: IntentSpec) -> list[PartSQL]:
+    m = scales([spec.volume.weight, spec.surge.weight, spec.breadth.weight, spec.recency.weight,
+                spec.signals.weight])  # fmt: skip
+    hl_days = num(spec.half_life.total_seconds() / 86400)
+    top = "array_to_string(list_transform(top, lambda x: x.topic), ', ')"
+    sw = _days(spec.surge_window)
+    says = [
+        "format('{:.1f} decayed research events', volume)",
+        f"format('research {{:.1f}}x baseline ({{}} in {sw})', ratio, recent)",
+        f"format('{{}} topic{{}}', topics, {plural('topics')})"
+        f" || CASE WHEN len(top) > 0 THEN ' (top: ' || {top} || ')' ELSE '' END",
+        "CASE WHEN age IS NULL THEN 'no recent research' "
+        "ELSE format('last research {:.0f} days ago', age) END",
+        "CASE WHEN len(types) > 0 THEN 'intent signals: ' || array_to_string(types, ', ') "
+        "ELSE 'no intent signals' END",
+    ]
+    fractions = [
+        f"volume / (volume + {num(float(spec.volume.saturation))})",
+        _clamp(f"(ratio - 1) / ({num(float(spec.surge.full_at))} - 1)"),
+        _clamp(f"topics / {num(float(spec.breadth.full_at))}"),
+        f"CASE WHEN age IS NULL THEN 0.0 ELSE pow(0.5, age / {hl_days}) END",
+        _clamp(f"strength / {num(float(spec.signals.full_at))}"),
+    ]
+    measures = [
+        json_obj(decayed_events="round(volume, 3)"),
+        json_obj(
+            recent="recent", baseline_weekly="round(base / weeks, 3)", ratio="round(ratio, 3)"
+        ),
+        json_obj(topics="topics", top_topics="top"),
+        json_obj(days_since_last="round(age, 2)"),
+        json_obj(strength="round(strength, 3)", types="types"),
+    ]
+    names = ("volume", "surge", "breadth", "recency", "signals")
+    return [
+        PartSQL(n, f"({f}) * {num(mx)}", round(mx, 1), sy, ms)
+        for n, f, mx, sy, ms in zip(names, fractions, m, says, measures, strict=True)
+    ]
+
+
+def score_sql(spec: IntentSpec, now_us: int) -> str:
+    """(account_id, value, label, parts) for every account in `acc` (no research: 0)."""
+    weeks = num(spec.baseline / spec.surge_window)
+    source = f"""
+    SELECT *, recent / greatest(base / weeks, {num(float(spec.surge.min_baseline))}) AS ratio
+    FROM (
+      SELECT acc.id AS account_id, {weeks} AS weeks,
+        COALESCE(r.volume, 0.0) AS volume, COALESCE(r.recent, 0) AS recent,
+        COALESCE(r.base, 0) AS base, COALESCE(r.topics, 0) AS topics,
+        ({now_us} - r.last_t) / {_DAY_US} AS age,
+        COALESCE(r.top, []) AS top, COALESCE(g.strength, 0.0) AS strength,
+        COALESCE(g.types, []::VARCHAR[]) AS types
+      FROM acc
+      LEFT JOIN ({aggregate_sql(spec, now_us)}) r ON r.account_id = acc.id
+      LEFT JOIN ({signals_sql(spec, now_us)}) g ON g.account_id = acc.id)
+    """
+    return assemble_sql(source, _parts(spec))
 
 
 def compute(
     con: duckdb.DuckDBPyConnection, spec: IntentSpec, now_us: int, ids: list[str]
 ) -> dict[str, Scored]:
-    rows = {r[0]: r[1:] for r in con.execute(aggregate_sql(spec, now_us)).fetchall()}
-    sigs = {r[0]: r[1:] for r in con.execute(signals_sql(spec, now_us)).fetchall()}
-    empty = from_measures(spec, now_us, None, None)
-    return {
-        acc: from_measures(spec, now_us, rows.get(acc), sigs.get(acc))
-        if acc in rows or acc in sigs
-        else empty
-        for acc in ids
-    }
+    """Intent for every account in `acc`; `ids` is kept for callers."""
+    return fetch_sql(con, score_sql(spec, now_us))
 
 
-__all__ = ["aggregate_sql", "compute", "from_measures", "signals_sql"]
+__all__ = ["aggregate_sql", "compute", "score_sql", "signals_sql"]

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import duckdb
-
 from accord.scoring.parts import Scored, part
 from accord.scoring.specs import (
     STAGES,
@@ -38,15 +36,6 @@ class Facts:
     opportunities: list[dict[str, Any]] = field(default_factory=list)
     signals: dict[str, int] = field(default_factory=dict)  # type -> last observed (epoch us)
     scores: dict[str, float] = field(default_factory=dict)
-
-
-_OPPS = """
-SELECT account_id, list(struct_pack(type := type, stage := stage, probability := probability,
-                                    is_closed := is_closed, is_won := is_won,
-                                    close_date := close_date))
-FROM opps GROUP BY account_id
-"""
-_SIGS = "SELECT account_id, type, MAX(t) FROM sigs WHERE t <= {now} GROUP BY account_id, type"
 
 
 @functools.lru_cache(maxsize=256)
@@ -116,27 +105,4 @@ def _stage(stage: str, says: str, rule: int | None) -> Scored:
     return Scored(value=value, parts=[part(stage, value, 5, says, rule=rule)], label=stage)
 
 
-def compute(
-    con: duckdb.DuckDBPyConnection,
-    spec: StageSpec,
-    now: datetime,
-    scores: dict[str, dict[str, Any]],
-) -> dict[str, Scored]:
-    """Stage for every account in `acc`; `scores` maps score name -> account -> Scored."""
-    now_us = int(now.timestamp() * 1e6)
-    facts = {a: Facts(lifecycle=lc or "prospect") for a, lc in
-             con.execute("SELECT id, lifecycle_stage FROM acc").fetchall()}  # fmt: skip
-    for acc, opps in con.execute(_OPPS).fetchall():
-        if acc in facts:
-            facts[acc].opportunities = opps
-    for acc, typ, t in con.execute(_SIGS.format(now=now_us)).fetchall():
-        if acc in facts:
-            facts[acc].signals[typ] = t
-    for name, by_account in scores.items():
-        for acc, s in by_account.items():
-            if acc in facts:
-                facts[acc].scores[name] = s.value
-    return {acc: decide(spec, f, now) for acc, f in facts.items()}
-
-
-__all__ = ["Facts", "compute", "decide", "holds"]
+__all__ = ["Facts", "decide", "holds"]

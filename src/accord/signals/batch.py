@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from accord.errors import InputError
 from accord.signals import batch_sql, state_checks
+from accord.signals.filters import property_columns
 from accord.signals.measures import Compiled, baseline_factor, compile_spec
 from accord.signals.signal import Signal, build_signal, to_us
 from accord.signals.specs import BaselineCondition, LoadedSignal
@@ -167,19 +168,34 @@ def evaluate_relation(
     con: duckdb.DuckDBPyConnection, specs: Sequence[LoadedSignal], *, since_us: int | None = None
 ) -> list[Signal]:
     """Every event-driven definition over the `ev` relation already defined on `con`."""
+    compiled = [compile_spec(i, s) for i, s in enumerate(specs) if not s.spec.is_state]
+    if not compiled:
+        return []
+    relation = "ev_dims" if any(c.needs_dims for c in compiled) else "ev"
+    make, columns = batch_sql.extract(relation, batch_sql.property_paths(compiled))
+    con.execute(make)
     out: list[Signal] = []
-    for i, loaded in enumerate(specs):
-        if loaded.spec.is_state:
-            continue
-        c = compile_spec(i, loaded)
-        n = str(i)
-        for stmt in batch_sql.statements(c, n):
+    try:
+        with property_columns(columns):
+            for c in compiled:
+                out += _evaluate_one(con, c, since_us)
+    finally:
+        con.execute("DROP TABLE IF EXISTS evx")
+    return out
+
+
+def _evaluate_one(
+    con: duckdb.DuckDBPyConnection, c: Compiled, since_us: int | None
+) -> list[Signal]:
+    n = str(c.idx)
+    try:
+        for stmt in batch_sql.statements(c, n, "evx"):
             con.execute(stmt)
         rows = con.execute(batch_sql.result(c, n, since_us)).fetchall()
-        out.extend(_signal(c, r) for r in rows)
+    finally:
         for stmt in batch_sql.cleanup(n):
             con.execute(stmt)
-    return out
+    return [_signal(c, r) for r in rows]
 
 
 def since_moment(since: timedelta | datetime | str | None, now: datetime) -> datetime | None:

@@ -9,7 +9,7 @@ as the incremental engine does. Cooldown is a recursive CTE over the candidate c
 
 from __future__ import annotations
 
-from accord.signals.filters import compile_sql, lit, sql_prop_number, sql_prop_text
+from accord.signals.filters import compile_sql, json_path, lit, sql_prop_number, sql_prop_text
 from accord.signals.measures import Compiled, baseline_factor
 from accord.signals.specs import BaselineCondition, ChangeCondition
 
@@ -34,7 +34,46 @@ def _in(column: str, values: frozenset[str] | None) -> str:
     return f"{column} IN ({', '.join(lit(v) for v in sorted(values))})" if values else "FALSE"
 
 
-def matching(c: Compiled, n: str) -> str:
+def property_paths(compiled: list[Compiled]) -> list[str]:
+    """Every property path the definitions read, in first-use order."""
+    paths: dict[str, None] = {}
+    for c in compiled:
+        w = c.spec.when
+        f = w.event  # type: ignore[union-attr]
+        if f.path_glob is not None:
+            paths["path"] = None
+        paths.update(dict.fromkeys(f.properties))
+        if f.ratio is not None:
+            paths.update(dict.fromkeys([f.ratio.numerator, f.ratio.denominator]))
+        for extra in (c.value_path, c.distinct_path):
+            if extra is not None:
+                paths[extra] = None
+        key = getattr(w, "key", "")
+        if key.startswith("properties."):
+            paths[key.removeprefix("properties.")] = None
+    return list(paths)
+
+
+def extract(relation: str, paths: list[str], target: str = "evx") -> tuple[str, dict[str, str]]:
+    """One pass over `relation` that parses each event's properties once into columns.
+
+    Returns the statement creating `target` and the property path -> column map.
+    """
+    columns = {p: f"p_{i}" for i, p in enumerate(paths)}
+    if not paths:
+        body = f"SELECT * EXCLUDE (properties) FROM {relation} WHERE account_id IS NOT NULL"
+    else:
+        lst = "[" + ", ".join(lit(json_path(p)) for p in paths) + "]"
+        picks = ", ".join(f"j[{i + 1}] AS p_{i}" for i in range(len(paths)))
+        body = (
+            f"SELECT * EXCLUDE (properties, j), {picks} FROM ("
+            f"SELECT *, json_extract_string(properties, {lst}) AS j FROM {relation} "
+            f"WHERE account_id IS NOT NULL)"
+        )
+    return f"CREATE OR REPLACE TEMP TABLE {target} AS {body}", columns
+
+
+def matching(c: Compiled, n: str, relation: str | None = None) -> str:
     """The definition's matching events as temp table m_n (a, c, t, ord, msg, rt, v, k)."""
     w = c.spec.when
     value = "1.0::DOUBLE"
@@ -50,7 +89,8 @@ def matching(c: Compiled, n: str) -> str:
         key = sql_prop_text(c.value_path or "")
     return (
         f"CREATE OR REPLACE TEMP TABLE m_{n} AS SELECT account_id AS a, {contact} AS c, t, ord, "
-        f"msg, rt, {value} AS v, {key} AS k FROM {'ev_dims' if c.needs_dims else 'ev'} "
+        f"msg, rt, {value} AS v, {key} AS k "
+        f"FROM {relation or ('ev_dims' if c.needs_dims else 'ev')} "
         f"WHERE account_id IS NOT NULL AND {compile_sql(w.event)}"  # type: ignore[union-attr]
     )
 
@@ -192,8 +232,8 @@ def result(c: Compiled, n: str, since_us: int | None) -> str:
     )
 
 
-def statements(c: Compiled, n: str) -> list[str]:
-    return [matching(c, n), *candidates(c, n), fired(c, n), evidence_events(c, n)]
+def statements(c: Compiled, n: str, relation: str | None = None) -> list[str]:
+    return [matching(c, n, relation), *candidates(c, n), fired(c, n), evidence_events(c, n)]
 
 
 def cleanup(n: str) -> list[str]:

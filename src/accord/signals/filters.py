@@ -9,7 +9,9 @@ Globs know `*` and `?` and match the whole value, case-sensitively.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -100,12 +102,40 @@ def _text_set(values: list[Scalar]) -> frozenset[str]:
     return frozenset(t for t in (as_text(v) for v in values) if t is not None)
 
 
+_MEMO_LIMIT = 50_000
+
+
 def _matcher(patterns: list[str]) -> Callable[[Any], bool]:
+    """Whole-value glob match; results for repeated values (page paths) are remembered."""
     exact = frozenset(p for p in patterns if not is_glob(p))
     globs = [re.compile(glob_regex(p), re.S) for p in patterns if is_glob(p)]
     if not globs:
         return lambda v: v in exact
-    return lambda v: v is not None and (v in exact or any(g.match(v) for g in globs))
+    memo: dict[str, bool] = {}
+
+    def match(v: Any) -> bool:
+        if v is None:
+            return False
+        hit = memo.get(v)
+        if hit is None:
+            hit = v in exact or any(g.match(v) for g in globs)
+            if len(memo) < _MEMO_LIMIT:
+                memo[v] = hit
+        return hit
+
+    return match
+
+
+def name_matcher(f: EventFilter) -> Callable[[Any], bool]:
+    """The filter's `name` test alone (always true without one), for routing by name."""
+    if f.name is None:
+        return lambda v: True
+    return _matcher(as_list(f.name))
+
+
+def needs_properties(f: EventFilter) -> bool:
+    """True when the filter reads event properties."""
+    return bool(f.path_glob is not None or f.properties or f.ratio is not None)
 
 
 def _prop_check(path: str, test: PropertyTest) -> Callable[[Mapping[str, Any]], bool]:
@@ -125,10 +155,13 @@ def _prop_check(path: str, test: PropertyTest) -> Callable[[Mapping[str, Any]], 
     return lambda props: all(c(prop(props, path)) for c in checks)
 
 
-def compile_python(f: EventFilter) -> Predicate:
-    """A predicate over (row, properties, contact dims); `kind` is checked by the caller."""
+def compile_python(f: EventFilter, *, routed_by_name: bool = False) -> Predicate | None:
+    """A predicate over (row, properties, contact dims), or None when every event passes.
+
+    `kind` is checked by the caller, and `name` too when `routed_by_name`.
+    """
     checks: list[Predicate] = []
-    if f.name is not None:
+    if f.name is not None and not routed_by_name:
         name_ok = _matcher(as_list(f.name))
         checks.append(lambda r, p, d: name_ok(r.get("name")))
     if f.team is not None:
@@ -150,7 +183,7 @@ def compile_python(f: EventFilter) -> Predicate:
         dep = frozenset(f.contact_department)
         checks.append(lambda r, p, d: d[1] in dep)
     if not checks:
-        return lambda r, p, d: True
+        return None
     if len(checks) == 1:
         return checks[0]
     return lambda r, p, d: all(c(r, p, d) for c in checks)
@@ -177,10 +210,32 @@ def lit(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+# Property paths already extracted into columns of the relation (see `property_columns`).
+_COLUMNS: ContextVar[Mapping[str, str] | None] = ContextVar("property_columns", default=None)
+
+
+def json_path(path: str) -> str:
+    """The JSON path of a dotted property path, as DuckDB's JSON functions take it."""
+    return "$" + "".join(f'."{part}"' for part in path.split("."))
+
+
+@contextmanager
+def property_columns(columns: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, SQL for these property paths reads the given columns (already
+    extracted once from `properties`) instead of parsing the JSON again."""
+    token = _COLUMNS.set(columns)
+    try:
+        yield
+    finally:
+        _COLUMNS.reset(token)
+
+
 def sql_prop_text(path: str) -> str:
     """DuckDB text of the property at a dotted path."""
-    json_path = "$" + "".join(f'."{part}"' for part in path.split("."))
-    return f"json_extract_string(properties, {lit(json_path)})"
+    column = (_COLUMNS.get() or {}).get(path)
+    if column is not None:
+        return column
+    return f"json_extract_string(properties, {lit(json_path(path))})"
 
 
 def sql_prop_number(path: str) -> str:

@@ -23,10 +23,20 @@ from accord.signals.windows import AccountState
 from accord.store.schema import contacts
 
 _NO_DIMS: Dims = (None, None)
+_NO_PROPS: Mapping[str, Any] = {}
+
+_ROUTE_LIMIT = 100_000
+_Route = tuple[tuple[Compiled, ...], bool, bool]
 
 
 class SignalEngine:
-    """`on_event(row)` for the ingest path; `process` + `flush` to batch the commits."""
+    """`on_event(row)` for the ingest path; `process` + `flush` to batch the commits.
+
+    Definitions are routed by the event's (kind, name): a definition whose kind or name
+    filter rejects the pair costs nothing for such events. State is one flat object per
+    (definition, account); evidence is built only when a threshold is crossed outside the
+    cooldown; writes are batched until `flush`.
+    """
 
     def __init__(
         self,
@@ -39,15 +49,7 @@ class SignalEngine:
         self.specs = list(specs)
         self.compiled = [compile_spec(i, s) for i, s in enumerate(specs) if not s.spec.is_state]
         self._idx = {c.idx: c for c in self.compiled}
-        self._any = [c for c in self.compiled if not c.kinds]
-        self._by_kind: dict[str, list[Compiled]] = {}
-        for c in self.compiled:
-            for kind in c.kinds or []:
-                self._by_kind.setdefault(kind, []).append(c)
-        for kind, cs in self._by_kind.items():
-            self._by_kind[kind] = sorted(cs + self._any, key=lambda c: c.idx)
-        self.states: dict[tuple[int, str], AccountState] = {}
-        self._dirty: set[tuple[int, str]] = set()
+        self._routes: dict[tuple[str, Any], _Route] = {}
         self._pending: list[Signal] = []
         self._dims: dict[str, Dims] = dict(contact_dims or {})
         if engine is not None:
@@ -55,35 +57,61 @@ class SignalEngine:
             if contact_dims is None:
                 self._load_dims(engine)
 
+    @property
+    def states(self) -> dict[tuple[int, str], AccountState]:
+        """Every window state by (definition index, account)."""
+        return {(c.idx, a): st for c in self.compiled for a, st in c.states.items()}
+
     # --- evaluation ------------------------------------------------------------------------
+
+    def _route(self, kind: str, name: Any) -> _Route:
+        """The definitions that accept events of this kind and name, in definition order."""
+        cands = tuple(
+            c for c in self.compiled if (c.kinds is None or kind in c.kinds) and c.name_ok(name)
+        )
+        route = (
+            cands,
+            any(c.needs_props for c in cands),
+            any(c.needs_dims for c in cands),
+        )
+        if len(self._routes) < _ROUTE_LIMIT:
+            self._routes[(kind, name)] = route
+        return route
 
     def process(self, row: Mapping[str, Any]) -> list[Signal]:
         """Update state with one event and return the signals it fires (not yet saved)."""
-        cands = self._by_kind.get(row["kind"], self._any)
+        kind, name = row["kind"], row.get("name")
+        route = self._routes.get((kind, name))
+        if route is None:
+            route = self._route(kind, name)
+        cands = route[0]
         if not cands:
             return []
         account = row.get("account_id")
         if not account:
             return []
-        props = parse_properties(row.get("properties"))
-        dims: Dims | None = None
-        t = to_us(row["occurred_at"])
-        out: list[Signal] = []
+        props = parse_properties(row.get("properties")) if route[1] else _NO_PROPS
+        dims = self._contact_dims(row) if route[2] else _NO_DIMS
+        t = row["occurred_at"]
+        if type(t) is not int:
+            t = to_us(t)
+        out: list[Signal] | None = None
         for c in cands:
-            if c.needs_dims and dims is None:
-                dims = self._contact_dims(row)
-            if not c.pred(row, props, dims or _NO_DIMS):
+            pred = c.pred
+            if pred is not None and not pred(row, props, dims):
                 continue
-            key = (c.idx, account)
-            st = self.states.get(key)
+            st = c.states.get(account)
             if st is None:
-                st = self.states[key] = c.new_state()
-            self._dirty.add(key)
-            sig = c.step(st, account, t, row, props, dims or _NO_DIMS)
-            if sig is not None:
-                out.append(sig)
-        if out:
-            self._pending.extend(out)
+                st = c.states[account] = c.new_state()
+            c.dirty.add(account)
+            evidence = c.fn(c, st, t, row, props, dims)
+            if evidence is not None:
+                if out is None:
+                    out = []
+                out.append(c.fire(st, account, t, row, evidence))
+        if out is None:
+            return []
+        self._pending.extend(out)
         return out
 
     def process_many(self, rows: Iterable[Mapping[str, Any]]) -> list[Signal]:
@@ -118,26 +146,30 @@ class SignalEngine:
     def flush(self) -> None:
         """Save dirty window state and pending signals in one transaction."""
         if self.engine is None:
-            self._dirty.clear()
-            self._pending.clear()
+            self._clean()
             return
-        if not self._dirty and not self._pending:
+        rows = self.dirty_rows()
+        if not rows and not self._pending:
             return
-        rows = []
-        for idx, account in self._dirty:
-            c = self.compiled_by_idx(idx)
-            rows.append(
-                {
-                    "signal_id": c.spec.id,
-                    "account_id": account,
-                    "fingerprint": c.fingerprint,
-                    "state": self.states[(idx, account)].dumps(),
-                }
-            )
         with self.engine.begin() as conn:
             save_states(conn, rows)
             save_signals(conn, self._pending)
-        self._dirty.clear()
+        self._clean()
+
+    def dirty_rows(self) -> list[dict[str, Any]]:
+        """`signal_state` rows for the states changed since the last flush."""
+        rows = []
+        for c in self.compiled:
+            sid, fp, states = c.spec.id, c.fingerprint, c.states
+            rows += [
+                {"signal_id": sid, "account_id": a, "fingerprint": fp, "state": states[a].dumps()}
+                for a in c.dirty
+            ]
+        return rows
+
+    def _clean(self) -> None:
+        for c in self.compiled:
+            c.dirty.clear()
         self._pending.clear()
 
     def compiled_by_idx(self, idx: int) -> Compiled:
@@ -148,8 +180,7 @@ class SignalEngine:
         fps = {c.spec.id: c.fingerprint for c in self.compiled}
         for signal_id, account, text in load_states(engine, fps):
             c = by_id[signal_id]
-            st = AccountState.loads(text, counts=c.mode == "distinct")
-            self.states[(c.idx, account)] = st
+            c.states[account] = AccountState.loads(text, counts=c.mode == "distinct")
 
     def _load_dims(self, engine: Engine) -> None:
         q = select(contacts.c.id, contacts.c.seniority, contacts.c.department)

@@ -17,7 +17,9 @@ from accord.signals.filters import (
     as_number,
     as_text,
     compile_python,
+    name_matcher,
     needs_dims,
+    needs_properties,
     prop,
 )
 from accord.signals.signal import Signal, build_signal, to_us
@@ -76,14 +78,18 @@ def key_getter(key: str) -> Callable[[Mapping[str, Any], Mapping[str, Any], Dims
     return lambda r, p, d: as_text(prop(p, path))
 
 
-@dataclass
+@dataclass(eq=False)
 class Compiled:
+    """A definition ready for the per-event path, with its per-account state and dirty set."""
+
     idx: int
     loaded: LoadedSignal
     mode: str
     kinds: list[str] | None
-    pred: Predicate
+    pred: Predicate | None
     needs_dims: bool
+    name_ok: Callable[[Any], bool] = field(default=lambda v: True, repr=False)
+    needs_props: bool = False
     window_us: int = 0
     older_us: int = 0
     value_path: str | None = None
@@ -95,6 +101,8 @@ class Compiled:
     allowed: frozenset[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     fn: Callable[..., Any] = field(default=lambda *a: None, repr=False)
+    states: dict[str, AccountState] = field(default_factory=dict, repr=False)
+    dirty: set[str] = field(default_factory=set, repr=False)
 
     @property
     def spec(self) -> SignalSpec:
@@ -114,12 +122,21 @@ class Compiled:
         self, st: AccountState, account: str, t: int, row: Mapping[str, Any],
         props: Mapping[str, Any], dims: Dims,
     ) -> Signal | None:  # fmt: skip
-        """Add one matching event; return the signal when the threshold is crossed."""
+        """Add one matching event; return the signal when the threshold is crossed.
+
+        Step functions return evidence only for a crossing outside the cooldown, so the
+        evidence of a suppressed crossing is never built.
+        """
         evidence = self.fn(self, st, t, row, props, dims)
         if evidence is None:
             return None
-        if st.cool is not None and t < st.cool:
-            return None
+        return self.fire(st, account, t, row, evidence)
+
+    def fire(
+        self, st: AccountState, account: str, t: int, row: Mapping[str, Any],
+        evidence: dict[str, Any],
+    ) -> Signal:  # fmt: skip
+        """The signal of a crossing; starts the cooldown."""
         if self.cooldown_us:
             st.cool = t + self.cooldown_us
         spec = self.spec
@@ -148,24 +165,29 @@ def _value(c: Compiled, props: Mapping[str, Any]) -> float:
 
 
 def _step_count(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
-    st.evict(t - c.window_us)
+    if st.recent and st.recent[0][0] <= t - c.window_us:
+        st.evict(t - c.window_us)
+    mode = c.mode
     if c.distinct_path is None:
         contact = row.get("contact_id") or None
     else:
         contact = as_text(prop(props, c.distinct_path))
-    if c.mode == "distinct":
+    if mode == "distinct":
         if contact is not None:
             st.add((t, row["message_id"], contact, 0.0))
-        value = float(len(st.counts or ()))
-    elif c.mode == "new_contact":
+        value = float(len(st.counts))  # type: ignore[arg-type]
+    elif mode == "new_contact":
         if contact is not None and contact not in st.seen:  # type: ignore[operator]
             st.seen.add(contact)  # type: ignore[union-attr]
             st.add((t, row["message_id"], contact, 0.0))
         value = float(len(st.recent))
+    elif mode == "count":
+        st.add((t, row["message_id"], contact, 1.0))
+        value = float(len(st.recent))
     else:
         st.add((t, row["message_id"], contact, _value(c, props)))
-        value = float(len(st.recent)) if c.mode == "count" else st.rsum
-    if value < c.extra["at_least"]:
+        value = st.rsum
+    if value < c.extra["at_least"] or (st.cool is not None and t < st.cool):
         return None
     return {
         "value": value,
@@ -184,7 +206,7 @@ def _step_relative(c: Compiled, st: AccountState, t: int, row: Any, props: Any, 
         if recent < x["min_count"]:
             return None
         ratio = recent / max(older * x["factor"], x["min_baseline"])
-        if ratio < x["at_least"]:
+        if ratio < x["at_least"] or (st.cool is not None and t < st.cool):
             return None
         ev = {"recent": recent, "baseline": older, "ratio": ratio, "threshold": x["at_least"]}
     else:
@@ -194,6 +216,8 @@ def _step_relative(c: Compiled, st: AccountState, t: int, row: Any, props: Any, 
         if (x["at_least"] is not None and change < x["at_least"]) or (
             x["at_most"] is not None and change > x["at_most"]
         ):
+            return None
+        if st.cool is not None and t < st.cool:
             return None
         ev = {"recent": recent, "previous": older, "change": change}
         ev["threshold"] = x["at_least"] if x["at_least"] is not None else x["at_most"]
@@ -205,6 +229,8 @@ def _step_first(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dim
     if key is None or key in st.seen or (c.allowed is not None and key not in c.allowed):  # type: ignore[operator]
         return None
     st.seen.add(key)  # type: ignore[union-attr]
+    if st.cool is not None and t < st.cool:
+        return None
     return {"key": key, "events": [row["message_id"]] if c.keep else []}
 
 
@@ -214,10 +240,14 @@ def _step_state(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dim
     if not contact or value is None:
         return None
     last = st.last.get(contact)  # type: ignore[union-attr]
+    if last == value:
+        return None
     st.last[contact] = value  # type: ignore[index]
-    if last == value or (last is None and not c.extra["fire_on_first"]):
+    if last is None and not c.extra["fire_on_first"]:
         return None
     if c.allowed is not None and value not in c.allowed:
+        return None
+    if st.cool is not None and t < st.cool:
         return None
     ev = {"contact_id": contact, "property": c.value_path, "from": last, "to": value}
     return {**ev, "events": [row["message_id"]] if c.keep else []}
@@ -245,7 +275,8 @@ def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
         loaded=loaded,
         mode=measure_mode(spec),
         kinds=as_list(f.kind) or None,
-        pred=compile_python(f),
+        pred=compile_python(f, routed_by_name=True),
+        name_ok=name_matcher(f),
         needs_dims=needs_dims(f) or getattr(w, "key", "").startswith("contact."),
         fingerprint=spec.fingerprint(),
         cooldown_us=_us(spec.cooldown),
@@ -253,6 +284,12 @@ def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
     )
     _fill(c, w)
     c.fn = _STEPS[c.mode]
+    c.needs_props = (
+        needs_properties(f)
+        or c.value_path is not None
+        or c.distinct_path is not None
+        or getattr(w, "key", "").startswith("properties.")
+    )
     return c
 
 

@@ -2,8 +2,10 @@
 (an open opportunity's stage older than N days with no recent activity) and renewal
 approaching with weak health. One set-based query each, shared by both engines.
 
-Health comes from the account attribute named by `health_property` (default
-`health_score`, 0-100) until the scoring layer stores health scores.
+Health is the stored health score (`scores_current`, score `health`, written by the scoring
+layer) where the account has one, else the account attribute named by `health_property`
+(default `health_score`, 0-100). The table is read here directly: signals and scoring are
+sibling layers and do not import each other.
 """
 
 from __future__ import annotations
@@ -12,12 +14,18 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, case, false, func, or_, select
 
 from accord.signals.filters import as_list, is_glob
 from accord.signals.signal import Signal, build_signal, to_us
 from accord.signals.specs import EventFilter, LoadedSignal, RenewalCondition, StageAgeCondition
-from accord.store.schema import accounts, events, opportunities, opportunity_stages
+from accord.store.schema import (
+    accounts,
+    events,
+    opportunities,
+    opportunity_stages,
+    scores_current,
+)
 
 
 def evaluate(engine: Engine, specs: Sequence[LoadedSignal], now: datetime) -> list[Signal]:
@@ -138,11 +146,15 @@ def _stage_age(
 def _renewal(
     engine: Engine, loaded: LoadedSignal, w: RenewalCondition, now: datetime
 ) -> list[Signal]:
-    a = accounts
-    health = a.c.attributes[w.health_property].as_float()
+    a, sc = accounts, scores_current
+    stored = select(sc.c.account_id, sc.c.value).where(sc.c.score == "health").subquery("stored")
+    health = func.coalesce(stored.c.value, a.c.attributes[w.health_property].as_float())
+    source = case((stored.c.value.is_not(None), "scores_current.health"),
+                  else_=f"accounts.attributes.{w.health_property}")  # fmt: skip
     today: date = now.date()
     q = (
-        select(a.c.id, a.c.renewal_date, a.c.arr, health.label("health"))
+        select(a.c.id, a.c.renewal_date, a.c.arr, health.label("health"), source.label("src"))
+        .select_from(a.outerjoin(stored, stored.c.account_id == a.c.id))
         .where(a.c.merged_into.is_(None), a.c.renewal_date.is_not(None))
         .where(a.c.renewal_date >= today, a.c.renewal_date <= (now + w.within).date())
         .where(health < w.health_below)
@@ -156,7 +168,7 @@ def _renewal(
                 "days_to_renewal": (r.renewal_date - today).days,
                 "health": r.health,
                 "health_below": w.health_below,
-                "health_source": f"accounts.attributes.{w.health_property}",
+                "health_source": r.src,
                 "arr": r.arr,
             }
             observed = renew - w.within
