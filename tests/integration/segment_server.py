@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from accord.api.app import create_app
+from accord.api.segment import ingest_first
 from accord.store.keys import create_key
 from accord.store.schema import events
 from accord.workspace import Workspace
@@ -45,13 +46,15 @@ class Server:
 
 
 @contextmanager
-def running_server(workspace: Workspace) -> Iterator[Server]:
-    """Serve `create_app(workspace)` with uvloop + httptools until the block ends."""
+def running_server(workspace: Workspace, *, dispatch: bool = False) -> Iterator[Server]:
+    """Serve `create_app(workspace)` with uvloop + httptools until the block ends; with
+    `dispatch`, behind `ingest_first` (the `/v1/*` fast path)."""
     key_id, key = create_key(workspace.engine, "write", "tests")
     app = create_app(workspace)
+    served = ingest_first(app, app.state.ingest) if dispatch else app
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning"
+        served, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

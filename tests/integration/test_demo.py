@@ -56,6 +56,11 @@ def test_demo_imports_what_it_writes(tmp_path: Path, db_url: str) -> None:
         "Top accounts by contacts",
         "Top accounts by open pipeline",
         "Target lists",
+        "Signals that fired",
+        "Top accounts by intent",
+        "Top accounts by engagement",
+        "Top accounts by health",
+        "Real-time consumer starts after event id",
     ):
         assert heading in result.stdout, heading  # fmt: skip
     sf = ws / "demo-input" / "salesforce"
@@ -67,7 +72,11 @@ def test_demo_imports_what_it_writes(tmp_path: Path, db_url: str) -> None:
     assert counts["opportunity_stages"] == _file_rows(sf / "OpportunityHistory.csv")
     assert counts["cases"] == _file_rows(sf / "Case.csv")
     assert counts["target_list_members"] == _file_rows(ws / "demo-input" / "targets.csv")
-    assert counts["events"] == _file_rows(ws / "demo-input" / "intent.csv")
+    calls = len((ws / "demo-input" / "events.jsonl").read_bytes().splitlines())
+    assert counts["events"] == _file_rows(ws / "demo-input" / "intent.csv") + calls
+    assert counts["signals"] > 0
+    assert counts["scores_current"] > 0
+    assert counts["consumer_cursors"] == 1
     assert counts["identity_links"] == counts["contacts"] + counts["leads"]
 
 

@@ -95,7 +95,7 @@ def test_track_stores_event_fields(server: Server, client: httpx.Client) -> None
     (row,) = server.events()
     assert row["message_id"] == "m-1"
     assert row["source"] == server.key_id
-    assert row["kind"] == "track"
+    assert row["kind"] == "usage"  # the shipped catalogue's kind for "Report Created"
     assert row["name"] == "Report Created"
     assert row["team"] == "product"
     assert row["user_id"] == "u1"
@@ -346,3 +346,16 @@ def test_serve_cli_migrates_and_ingests(db_url: str, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_ingest_first_serves_v1_and_other_routes(workspace: Workspace) -> None:
+    with running_server(workspace, dispatch=True) as srv:
+        call = {"userId": "u1", "event": "Signed In", "messageId": "d-1"}
+        resp = httpx.post(f"{srv.url}/v1/track", json=call, auth=(srv.key, ""))
+        assert resp.status_code == 200
+        assert resp.json() == {"success": True}
+        bad = httpx.post(f"{srv.url}/v1/track", json={"event": "x"}, auth=(srv.key, ""))
+        assert_refused(bad, 400, "userId")
+        assert httpx.post(f"{srv.url}/v1/nope", json=call).status_code == 404
+        assert httpx.get(f"{srv.url}/healthz").json()["ok"] is True
+        assert [(r["kind"], r["team"]) for r in srv.events()] == [("usage", "product")]

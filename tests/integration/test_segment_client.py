@@ -34,7 +34,9 @@ def test_stock_client_calls_are_stored_and_stitched(server: Server) -> None:
     client.alias(previous_id="anon-7", user_id="peter")
     client.flush()
     rows = server.events()
-    assert [r["kind"] for r in rows] == ["identify", "group", "track", "page", "screen", "alias"]
+    kinds = ["identify", "group", "usage", "page", "screen", "alias"]  # Trial Started: usage
+    assert [r["kind"] for r in rows] == kinds
+    assert [r["team"] for r in rows] == [None, None, "product", "marketing", None, None]
     assert [r["account_id"] for r in rows] == [
         "acc_initech",
         "acc_globex",

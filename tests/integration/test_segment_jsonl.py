@@ -129,3 +129,33 @@ def test_keys_cli_create_list_revoke(db_url: str, tmp_path: Path) -> None:
     bad_kind = run_cli(tmp_path / "ws", "keys", "create", "--kind", "read", db_url=db_url)
     assert bad_kind.returncode == 2
     assert "--kind" in bad_kind.stderr
+
+
+def test_load_jsonl_parallel_parse_matches_sequential(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accord.ingest import segment_jsonl
+
+    monkeypatch.setattr(segment_jsonl, "PARALLEL_AT_BYTES", 0)
+    seed_graph(workspace)
+    path = write_jsonl(tmp_path / "events.jsonl", demo_calls(3000))
+    report = load_jsonl(
+        workspace.engine, path, stitcher=IdentityStitcher.load(workspace.engine), workers=2
+    )
+    assert (report.lines, report.stored, report.duplicates) == (3002, 3002, 0)
+    assert count(workspace, "SELECT count(*) FROM events WHERE contact_id = 'con_peter'") == 1501
+    assert count(workspace, "SELECT count(*) FROM events WHERE kind = 'usage'") == 3000
+
+
+def test_load_jsonl_parallel_rejects_bad_line_with_its_number(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accord.ingest import segment_jsonl
+
+    monkeypatch.setattr(segment_jsonl, "PARALLEL_AT_BYTES", 0)
+    calls: list[object] = [*demo_calls(6000)]
+    calls.insert(5000, {"type": "track", "userId": "u1"})
+    path = write_jsonl(tmp_path / "events.jsonl", calls)
+    with pytest.raises(InputError, match=r"events.jsonl line 5001: event"):
+        load_jsonl(workspace.engine, path, workers=2)
+    assert count(workspace, "SELECT count(*) FROM events") == 0

@@ -8,11 +8,14 @@ import gc
 import logging
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 
 import orjson
 from fastapi import FastAPI, Request
+from sqlalchemy import Engine
 from starlette.responses import Response
 
 from accord.api.accounts import AccountIndex, graph_signature
@@ -20,7 +23,10 @@ from accord.api.auth import WriteKeys
 from accord.api.segment import SegmentIngest
 from accord.api.stitch import IdentityStitcher, read_identities
 from accord.errors import AccordError
-from accord.store.events import GroupCommitWriter
+from accord.realtime.consumer import Consumer
+from accord.realtime.gcwatch import GcWatch
+from accord.signals import load_library
+from accord.store.events import GroupCommitWriter, WriteRequest
 from accord.workspace import Workspace, open_workspace
 
 REFRESH_SECONDS = 5.0
@@ -52,11 +58,38 @@ async def _refresh_forever(ingest: SegmentIngest, workspace: Workspace) -> None:
         since = checked
 
 
-def create_app(workspace: Workspace) -> FastAPI:
-    """The app over an opened (migrated) workspace."""
+class WakingWriter(GroupCommitWriter):
+    """The group-commit writer that also wakes the signal consumer after each commit."""
+
+    def __init__(self, engine: Engine, wake: threading.Event) -> None:
+        super().__init__(engine)
+        self.wake = wake
+
+    def submit(self, request: WriteRequest) -> Future[int]:
+        future = super().submit(request)
+        future.add_done_callback(lambda _: self.wake.set())
+        return future
+
+
+def _start_consumer(consumer: Consumer) -> None:
+    """Take the lead and load the window state (before gc.freeze), then run the thread."""
+    if consumer.leader.acquire():
+        consumer.open()
+    consumer.start()
+
+
+def create_app(workspace: Workspace, *, consumer: bool = True) -> FastAPI:
+    """The app over an opened (migrated) workspace; `consumer` runs the real-time signal
+    consumer in a thread (leave it to `accord worker` with False)."""
     engine = workspace.engine
     keys = WriteKeys(engine)
-    writer = GroupCommitWriter(engine)
+    wake = threading.Event()
+    writer = WakingWriter(engine, wake)
+    gc_watch = GcWatch()
+    signals: Consumer | None = None
+    if consumer:
+        specs = load_library(workspace.settings.definitions_dir)
+        signals = Consumer(engine, specs, wake=wake, poll_seconds=0.05)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,20 +97,28 @@ def create_app(workspace: Workspace) -> FastAPI:
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         ingest.stitcher = await asyncio.to_thread(IdentityStitcher.load, engine)
         writer.start()
+        if signals is not None:
+            await asyncio.to_thread(_start_consumer, signals)
         refresher = asyncio.create_task(_refresh_forever(ingest, workspace))
         gc.collect()
         gc.freeze()
+        gc_watch.install()
         try:
             yield
         finally:
+            gc_watch.uninstall()
             refresher.cancel()
             writer.stop()
+            if signals is not None:
+                await asyncio.to_thread(signals.stop)
 
     ingest = SegmentIngest(keys, IdentityStitcher(AccountIndex({}, {}, {}, None)), writer)
     app = FastAPI(title="Accord", lifespan=lifespan, openapi_url=None)
     app.state.workspace = workspace
     app.state.writer = writer
     app.state.ingest = ingest
+    app.state.consumer = signals
+    app.state.gc = gc_watch
     for route in ingest.routes():
         app.router.routes.append(route)
 
@@ -87,8 +128,14 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
-        """Liveness: the process is up and its writer thread runs."""
-        return {"ok": True, "writer": writer.is_alive(), "commits": writer.commits}
+        """Liveness: the writer and consumer threads, and the longest GC pause so far."""
+        body: dict[str, object] = {"ok": True, "writer": writer.is_alive(),
+                                   "commits": writer.commits, "gc": gc_watch.to_json()}  # fmt: skip
+        if signals is not None:
+            body["consumer"] = {"alive": signals.is_alive(), "leader": signals.leader.held,
+                                "processed": signals.processed, "fired": signals.fired,
+                                "last_id": signals.cursor.last_id}  # fmt: skip
+        return body
 
     return app
 
@@ -96,4 +143,4 @@ def create_app(workspace: Workspace) -> FastAPI:
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory`: the workspace ACCORD_WORKSPACE names."""
     workspace = open_workspace(os.environ.get("ACCORD_WORKSPACE"), migrate=False)
-    return create_app(workspace)
+    return create_app(workspace, consumer=os.environ.get("ACCORD_SERVE_CONSUMER", "1") != "0")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import time
 
@@ -21,6 +22,7 @@ REFRESH_SECONDS = 5.0
 REFUSED_SECONDS = 1.0  # an unknown key is looked up again after this
 
 
+@functools.lru_cache(maxsize=4096)
 def basic_user(header: str | None) -> str | None:
     """The user name of an HTTP Basic `Authorization` header (the write key), if any."""
     if not header or header[:6].lower() != "basic ":

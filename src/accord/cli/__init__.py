@@ -54,6 +54,7 @@ def _register_optional() -> None:
         signals,
         stats,
         targets,
+        worker,
     )
 
     app.add_typer(importing.app, name="import")
@@ -67,6 +68,7 @@ def _register_optional() -> None:
     demo.register(app)
     serve.register(app)
     stats.register(app)
+    worker.register(app)
 
 
 _register_optional()

@@ -21,11 +21,20 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
         workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+        consumer: Annotated[
+            bool,
+            typer.Option(
+                help="Evaluate signals on committed events in a thread of the server "
+                "(--no-consumer when `accord worker` does it)."
+            ),
+        ] = True,
     ) -> None:
-        """Migrate the database if needed, then serve /v1/* ingest and /healthz."""
+        """Migrate the database if needed, then serve /v1/* ingest and /healthz, and turn
+        committed events into stored signals in real time."""
         ws = workspace(ctx)  # opening migrates
         os.environ["ACCORD_WORKSPACE"] = str(ws.settings.workspace)
         os.environ["ACCORD_DATABASE_URL"] = ws.settings.database_url
+        os.environ["ACCORD_SERVE_CONSUMER"] = "1" if consumer else "0"
         ws.close()
         import uvicorn  # imported here: every other command starts faster without it
 

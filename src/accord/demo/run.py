@@ -6,11 +6,14 @@ import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as day_time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
+from accord.api.stitch import IdentityStitcher
 from accord.demo.crm_files import SALESFORCE_DIR, write_all
 from accord.demo.events import write_events
 from accord.demo.generator import generate
@@ -20,6 +23,10 @@ from accord.graph.targets import import_targets
 from accord.ingest.csv_import import import_csv
 from accord.ingest.options import ImportOptions
 from accord.ingest.salesforce import import_salesforce
+from accord.ingest.segment_jsonl import load_jsonl
+from accord.realtime import Consumer
+from accord.scoring.compute import compute_and_store
+from accord.signals import load_library, run_batch
 
 EVENTS_FILE = "events.jsonl"
 
@@ -32,6 +39,8 @@ class DemoRun:
     files: dict[str, int] = field(default_factory=dict)  # file name -> rows (events: calls)
     imported: dict[str, dict[str, int]] = field(default_factory=dict)  # import -> counts
     resolve: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)
+    signals: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -49,8 +58,8 @@ def write_demo_files(config: DemoConfig, out: Path) -> tuple[World, DemoRun]:
 
 
 def run_demo(engine: Engine, config: DemoConfig, out: Path) -> DemoRun:
-    """Write the demo files and import them; events.jsonl is written by a second process
-    while the import runs, since nothing imports it yet."""
+    """Write the demo files and import them (events.jsonl is written by a second process
+    while the CRM import runs), then load the events, score and evaluate signals."""
     started = time.perf_counter()
     run = DemoRun(out=out)
     with _timed(run, "generate"):
@@ -64,6 +73,7 @@ def run_demo(engine: Engine, config: DemoConfig, out: Path) -> DemoRun:
         import_demo_files(engine, run)
         with _timed(run, "wait_for_events"):
             run.files[EVENTS_FILE] = events.result()
+    analyse_events(engine, run, _end_of(config))
     run.seconds["total"] = round(time.perf_counter() - started, 3)
     return run
 
@@ -91,6 +101,27 @@ def import_demo_files(engine: Engine, run: DemoRun) -> None:
     with _timed(run, "import_targets"):
         targets = import_targets(engine, out / "targets.csv", options)
         run.imported["targets"] = {"rows": targets.rows, "resolved": targets.resolved}
+
+
+def _end_of(config: DemoConfig) -> datetime:
+    """The moment the generated history ends: midnight after its last day, UTC."""
+    return datetime.combine(config.as_of + timedelta(days=1), day_time(), tzinfo=UTC)
+
+
+def analyse_events(engine: Engine, run: DemoRun, now: datetime) -> None:
+    """Load events.jsonl through the JSONL loader, compute scores, run every signal over the
+    history in batch, then start the real-time consumer's cursor after the last event."""
+    with _timed(run, "load_events"):
+        stitcher = IdentityStitcher.load(engine)
+        report = load_jsonl(engine, run.out / EVENTS_FILE, source="demo", stitcher=stitcher)
+        run.imported["events"] = {"lines": report.lines, "stored": report.stored,
+                                  "duplicates": report.duplicates}  # fmt: skip
+    with _timed(run, "scores"):
+        run.scores = compute_and_store(engine, None, now=now).to_json()
+    with _timed(run, "signals"):
+        fired = run_batch(engine, load_library(), now=now, save=True)
+        cursor = Consumer(engine, []).seek_end()
+        run.signals = {"fired": len(fired), "consumer_from_event_id": cursor.last_id}
 
 
 class _timed:

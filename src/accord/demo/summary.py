@@ -14,6 +14,8 @@ COUNTED = (
 )  # fmt: skip
 TOP = 10
 SCAN = 5000  # unresolved leads looked at to pick those with candidates
+SCORES = ("intent", "engagement", "health")
+TOP_SIGNALS = 10
 
 
 def build_summary(engine: Engine) -> dict[str, Any]:
@@ -27,6 +29,9 @@ def build_summary(engine: Engine) -> dict[str, Any]:
             "top_accounts_by_contacts": top_by_contacts(conn),
             "top_accounts_by_open_pipeline": top_by_pipeline(conn),
             "target_tiers": target_tiers(conn),
+            "signal_counts": signal_counts(conn),
+            "top_signals": top_signals(conn),
+            "top_accounts_by_score": {name: top_by_score(conn, name) for name in SCORES},
         }
 
 
@@ -153,3 +158,53 @@ def target_tiers(conn: Connection) -> list[dict[str, Any]]:
         {"list": name, "version": v, "tier": tier, "members": n, "resolved": int(r or 0)}
         for name, v, tier, n, r in rows
     ]
+
+
+def signal_counts(conn: Connection) -> dict[str, int]:
+    sg = s.signals.c
+    rows = conn.execute(select(sg.type, func.count()).group_by(sg.type).order_by(sg.type))
+    return {t: int(n) for t, n in rows}
+
+
+def top_signals(conn: Connection) -> list[dict[str, Any]]:
+    """The strongest signals (latest first among equals), one per type, with evidence."""
+    sg, a = s.signals.c, s.accounts.c
+    rank = (
+        func.row_number()
+        .over(partition_by=sg.type, order_by=(sg.strength.desc(), sg.observed_at.desc(), sg.id))
+        .label("rank")
+    )
+    ranked = select(
+        sg.id, sg.type, sg.account_id, sg.strength, sg.observed_at, sg.evidence, rank
+    ).subquery()
+    rows = conn.execute(
+        select(ranked, a.name)
+        .join(s.accounts, a.id == ranked.c.account_id)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.strength.desc(), ranked.c.type)
+        .limit(TOP_SIGNALS)
+    ).all()
+    return [
+        {"id": r.id, "type": r.type, "account_id": r.account_id, "account": r.name,
+         "strength": r.strength, "observed_at": str(r.observed_at), "evidence": r.evidence}
+        for r in rows
+    ]  # fmt: skip
+
+
+def top_by_score(conn: Connection, score: str) -> list[dict[str, Any]]:
+    """Top accounts by one score, with its parts and the account's buying stage."""
+    sc, a = s.scores_current, s.accounts.c
+    stage = sc.alias("stage")
+    rows = conn.execute(
+        select(a.id, a.name, sc.c.value, sc.c.parts, stage.c.label.label("stage"))
+        .join(sc, sc.c.account_id == a.id)
+        .outerjoin(stage, and_(stage.c.account_id == a.id, stage.c.score == "stage"))
+        .where(sc.c.score == score)
+        .order_by(sc.c.value.desc(), a.name)
+        .limit(5)
+    ).all()
+    return [
+        {"account_id": r.id, "name": r.name, "value": round(float(r.value), 1),
+         "stage": r.stage, "parts": r.parts}
+        for r in rows
+    ]  # fmt: skip

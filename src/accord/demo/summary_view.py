@@ -22,6 +22,12 @@ def render(console: Console, run: DemoRun, summary: dict[str, Any]) -> None:
         _top("Top accounts by open pipeline", summary["top_accounts_by_open_pipeline"], "money")
     )
     console.print(_tiers(summary["target_tiers"]))
+    console.print(_signals(summary.get("signal_counts", {}), summary.get("top_signals", [])))
+    for name, rows in summary.get("top_accounts_by_score", {}).items():
+        console.print(_scores(name, rows))
+    if run.signals:
+        console.print(f"Real-time consumer starts after event id "
+                      f"{run.signals['consumer_from_event_id']:,}.")  # fmt: skip
     steps = {k: v for k, v in run.seconds.items() if k != "total"}
     total = run.seconds.get("total", sum(steps.values()))
     steps_text = ", ".join(f"{k} {v:.1f}s" for k, v in steps.items())
@@ -87,4 +93,34 @@ def _tiers(rows: list[dict[str, Any]]) -> Table:
     for r in rows:
         tier = str(r["tier"]) if r["tier"] is not None else "-"
         table.add_row(r["list"], str(r["version"]), tier, f"{r['members']:,}", f"{r['resolved']:,}")
+    return table
+
+
+def _evidence(ev: dict[str, Any]) -> str:
+    numbers = ", ".join(f"{k}={v}" for k, v in ev.items() if k != "events")
+    events = ev.get("events") or []
+    return numbers + (f"; {len(events)} events e.g. {events[-1]}" if events else "")
+
+
+def _signals(counts: dict[str, int], rows: list[dict[str, Any]]) -> Table:
+    total = sum(counts.values())
+    table = Table(title=f"Signals that fired ({total:,}; strongest of each type)",
+                  title_justify="left")  # fmt: skip
+    for col in ("signal", "fired", "account", "strength", "observed", "evidence"):
+        table.add_column(col, justify="right" if col in ("fired", "strength") else "left")
+    for r in rows:
+        fired, strength = f"{counts.get(r['type'], 0):,}", f"{r['strength']:.2f}"
+        table.add_row(r["type"], fired, r["account"], strength, r["observed_at"][:16],
+                      _evidence(r["evidence"]))  # fmt: skip
+    return table
+
+
+def _scores(name: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"Top accounts by {name}", title_justify="left")
+    for col in ("account", name, "stage", "parts"):
+        table.add_column(col, justify="right" if col == name else "left")
+    for r in rows:
+        parts = "; ".join(f"{p['name']} {p['points']:g}/{p['max']:g}: {p['says']}"
+                          for p in r["parts"] or [])  # fmt: skip
+        table.add_row(r["name"], f"{r['value']:.1f}", r["stage"] or "-", parts)
     return table

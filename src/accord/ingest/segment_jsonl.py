@@ -7,6 +7,8 @@ layers need. Parsed dict trees are dropped at once; nothing keeps them.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ import orjson
 from sqlalchemy import Engine
 
 from accord.errors import InputError
+from accord.ingest.event_catalogue import KIND_NAMES, EventCatalogue, shipped_catalogue
 from accord.store.events import EventRow, utc_text, write_events, write_identities
 
 KINDS = frozenset(("track", "identify", "page", "screen", "group", "alias"))
@@ -33,9 +36,10 @@ class Call(NamedTuple):
     """One validated call, flat."""
 
     message_id: str
-    kind: str
+    kind: str  # the Segment call type
     name: str | None
     team: str | None
+    event_kind: str  # the Accord kind stored: the catalogue's, else the call type
     occurred_at: datetime
     user_id: str | None
     anonymous_id: str | None
@@ -143,10 +147,13 @@ def parse_call(
     kind: str | None = None,
     sent_at: datetime | None = None,
     where: str = "",
+    catalogue: EventCatalogue | None = None,
 ) -> Call:
     """Validate one Segment call; `kind` comes from the route, else from the message's `type`.
 
-    Errors name the field, prefixed by `where` (e.g. `batch[3].`).
+    Errors name the field, prefixed by `where` (e.g. `batch[3].`). The stored kind and team
+    come from the call's own `properties.kind` / `properties.team` / `context.team`, else
+    from `catalogue` (the shipped one by default).
     """
     if type(msg) is not dict:
         raise _fail(where, "message", "must be a JSON object")
@@ -184,11 +191,13 @@ def parse_call(
         if type(ctx_traits) is dict:
             email = _text(ctx_traits.get("email"))
     team = (_text(props.get("team")) if props else None) or _text(context.get("team"))
+    event_kind, team = _classify(catalogue, kind, name, props, context, team)
     return Call(
         message_id=_ident(get("messageId"), "messageId", where) or str(uuid.uuid4()),
         kind=kind,
         name=name,
         team=team[:20] if team else None,
+        event_kind=event_kind,
         occurred_at=_occurred_at(msg, received_at, sent_at, where),
         user_id=user_id,
         anonymous_id=anonymous_id,
@@ -199,6 +208,28 @@ def parse_call(
         website=(_text(traits.get("website")) or _text(traits.get("domain"))) if traits else None,
         properties=_compact(props, traits, context, extra),
     )
+
+
+def _classify(
+    catalogue: EventCatalogue | None,
+    kind: str,
+    name: str | None,
+    props: dict[str, Any],
+    context: dict[str, Any],
+    team: str | None,
+) -> tuple[str, str | None]:
+    """(stored kind, team): explicit values win, then the catalogue, then the call type."""
+    path = None
+    if kind == "page" or kind == "screen":
+        path = _text(props.get("path")) if props else None
+        if path is None and context:
+            page = context.get("page")
+            path = _text(page.get("path")) if type(page) is dict else None
+    found_kind, found_team = (catalogue or shipped_catalogue()).classify(kind, name, path)
+    explicit = props.get("kind") if props else None
+    if type(explicit) is str and explicit in KIND_NAMES:
+        found_kind = explicit
+    return found_kind, team or found_team
 
 
 def _company(traits: dict[str, Any], kind: str) -> str | None:
@@ -258,25 +289,97 @@ def _line_error(path: Path, number: int, problem: str) -> InputError:
     )
 
 
-def _calls(
-    path: Path, received_at: datetime, skip_bad_rows: bool, report: LoadReport
-) -> Iterator[Call]:
-    loads = orjson.loads
+Block = tuple[int, bytes, datetime, str, EventCatalogue | None]  # line number, lines, ...
+# a call with its row before and after (account_id, contact_id), which stitching adds
+Split = tuple[Call, tuple[Any, ...], tuple[Any, ...]]
+Parsed = tuple[list[Split], list[tuple[int, str]], int]  # calls, (line, problem), last line
+
+
+def _blocks(
+    path: Path,
+    received_at: datetime,
+    source: str,
+    catalogue: EventCatalogue | None,
+    size: int = 1 << 20,
+) -> Iterator[Block]:
+    """The file in blocks of whole lines, each with the number of its first line."""
+    number, rest = 1, b""
     with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            try:
-                yield parse_call(loads(line), received_at=received_at)
-            except orjson.JSONDecodeError as e:
-                if not line.strip():
-                    continue
-                if not skip_bad_rows:
-                    raise _line_error(path, number, f"not valid JSON ({e})") from None
-                report.skipped += 1
-            except InputError as e:
-                if not skip_bad_rows:
-                    raise _line_error(path, number, e.message) from None
-                report.skipped += 1
-            report.lines = number
+        while data := fh.read(size):
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            block, rest = data[:cut], data[cut:]
+            yield number, block, received_at, source, catalogue
+            number += block.count(b"\n")
+    if rest:
+        yield number, rest, received_at, source, catalogue
+
+
+def _parse_block(job: Block) -> Parsed:
+    """Validate every line of a block; bad lines are reported, not raised."""
+    number, block, received_at, source, catalogue = job
+    received = utc_text(received_at)
+    loads, calls, errors, last = orjson.loads, [], [], 0
+    for number, line in enumerate(block.splitlines(), start=number):  # noqa: B020
+        try:
+            call = parse_call(loads(line), received_at=received_at, catalogue=catalogue)
+            row = to_row(call, source, received, None, None)
+            calls.append((call, row[:7], row[9:]))
+        except orjson.JSONDecodeError as e:
+            if not line.strip():
+                continue
+            errors.append((number, f"not valid JSON ({e})"))
+        except InputError as e:
+            errors.append((number, e.message))
+        last = number
+    return calls, errors, last
+
+
+def _parsed(
+    path: Path, received_at: datetime, source: str, catalogue: EventCatalogue | None, workers: int
+) -> Iterator[Parsed]:
+    """Parsed blocks in file order; in `workers` processes for big files."""
+    blocks = _blocks(path, received_at, source, catalogue)
+    if workers < 2 or path.stat().st_size < PARALLEL_AT_BYTES:
+        yield from map(_parse_block, blocks)
+        return
+    with multiprocessing.get_context().Pool(workers) as pool:
+        yield from pool.imap(_parse_block, blocks)
+
+
+PARALLEL_AT_BYTES = 16 << 20
+
+
+def _calls(
+    path: Path,
+    received_at: datetime,
+    source: str,
+    skip_bad_rows: bool,
+    report: LoadReport,
+    catalogue: EventCatalogue | None,
+    workers: int = 1,
+) -> Iterator[list[Split]]:
+    """Blocks of valid calls; the first bad line raises unless `skip_bad_rows`."""
+    for calls, errors, last in _parsed(path, received_at, source, catalogue, workers):
+        if errors and not skip_bad_rows:
+            number, problem = errors[0]
+            raise _line_error(path, number, problem)
+        report.skipped += len(errors)
+        report.lines = max(report.lines, last)
+        yield calls
+
+
+def default_workers() -> int:
+    """Parser processes for big files: one per CPU beyond the one that stitches and stores
+    (on two CPUs that is none: the hand-over costs more than a shared core gives back)."""
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+def _unstitched(call: Call) -> tuple[None, None]:
+    return None, None
 
 
 def load_jsonl(
@@ -287,18 +390,27 @@ def load_jsonl(
     stitcher: Stitcher | None = None,
     skip_bad_rows: bool = False,
     chunk: int = 20_000,
+    catalogue: EventCatalogue | None = None,
+    workers: int | None = None,
 ) -> LoadReport:
-    """Load a Segment-format JSONL file in one transaction; messageId dedupes re-loads."""
+    """Load a Segment-format JSONL file in one transaction; messageId dedupes re-loads.
+
+    `catalogue` gives each event its kind and team (the shipped catalogue by default). Big
+    files are parsed in `workers` processes (default: `default_workers()`) while this
+    process stitches and stores them in file order.
+    """
     if not path.is_file():
         raise InputError(f"{path}: no such file; give the path of a .jsonl event file")
     report, started = LoadReport(), time.perf_counter()
     received_at = datetime.now(UTC)
     received = utc_text(received_at)
-    rows: list[EventRow] = []
+    workers = workers if workers is not None else default_workers()
+    rows: list[Any] = []  # EventRow-shaped tuples
+    stitch = stitcher.stitch if stitcher else _unstitched
+    blocks = _calls(path, received_at, source, skip_bad_rows, report, catalogue, workers)
     with engine.begin() as conn:
-        for call in _calls(path, received_at, skip_bad_rows, report):
-            account_id, contact_id = stitcher.stitch(call) if stitcher else (None, None)
-            rows.append(to_row(call, source, received, account_id, contact_id))
+        for calls in blocks:
+            rows += [head + stitch(call) + tail for call, head, tail in calls]
             if len(rows) >= chunk:
                 report.stored += write_events(conn, rows, received)
                 rows = []
@@ -319,7 +431,7 @@ def to_row(
         source,
         call.occurred_at.isoformat(" ", "microseconds")[:26],
         received_at,
-        call.kind,
+        call.event_kind,
         call.name,
         call.team,
         account_id,

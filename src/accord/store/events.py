@@ -11,6 +11,7 @@ durable, and the commit cost is shared by everything that arrived meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -68,45 +69,45 @@ def _unique(rows: Sequence[EventRow]) -> list[EventRow]:
     return list(seen.values())
 
 
-def _new_keys_sqlite(conn: Connection, rows: list[EventRow], now: str) -> set[tuple[str, str]]:
+def _new_keys_sqlite(raw: Any, rows: list[EventRow], now: str) -> set[tuple[str, str]]:
     """Message ids of `rows` not yet seen for their source; records them as seen."""
-    raw = conn.connection.driver_connection
-    assert raw is not None
     fresh: set[tuple[str, str]] = set()
-    by_source: dict[str, list[str]] = {}
-    for row in rows:
-        by_source.setdefault(row[1], []).append(row[0])
-    for source, ids in by_source.items():
-        seen = raw.execute(
-            "SELECT message_id FROM event_dedupe WHERE source = ? "
-            "AND message_id IN (SELECT value FROM json_each(?))",
-            (source, orjson.dumps(ids).decode()),
-        ).fetchall()
-        new = set(ids).difference(mid for (mid,) in seen) if seen else set(ids)
-        raw.executemany(
-            "INSERT OR IGNORE INTO event_dedupe (source, message_id, received_at) VALUES (?,?,?)",
-            [(source, mid, now) for mid in new],
-        )
-        fresh.update((source, mid) for mid in new)
+    for source, ids in _by_source(rows).items():
+        inserted = raw.execute(_SQLITE_DEDUPE, (source, now, orjson.dumps(ids).decode()))
+        fresh.update((source, mid) for (mid,) in inserted.fetchall())
     return fresh
 
 
-def _insert_sqlite(conn: Connection, rows: list[EventRow]) -> None:
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    marks = ",".join("?" * len(EventRow._fields))
-    raw.executemany(f"INSERT INTO events ({_COLS}) VALUES ({marks})", rows)
+_SQLITE_DEDUPE = (
+    "INSERT INTO event_dedupe (source, message_id, received_at) "
+    "SELECT ?, value, ? FROM json_each(?) WHERE 1 ON CONFLICT DO NOTHING RETURNING message_id"
+)
+_SQLITE_INSERT = f"INSERT INTO events ({_COLS}) VALUES ({','.join('?' * len(EventRow._fields))})"
 
 
-def _new_keys_pg(conn: Connection, rows: list[EventRow], now: str) -> set[tuple[str, str]]:
+def _by_source(rows: list[EventRow]) -> dict[str, list[str]]:
+    by_source: dict[str, list[str]] = {}
+    for row in rows:
+        by_source.setdefault(row[1], []).append(row[0])
+    return by_source
+
+
+def _insert_sqlite(raw: Any, rows: list[EventRow]) -> None:
+    raw.executemany(_SQLITE_INSERT, rows)
+
+
+_PG_DEDUPE = (
+    "INSERT INTO event_dedupe (source, message_id, received_at) "
+    "SELECT s, m, %s::timestamp AT TIME ZONE 'UTC' FROM unnest(%s::text[], %s::text[]) "
+    "AS t(s, m) ON CONFLICT DO NOTHING RETURNING source, message_id"
+)
+
+
+def _new_keys_pg(raw: Any, rows: list[EventRow], now: str) -> set[tuple[str, str]]:
     """Message ids of `rows` not yet seen for their source; records them as seen."""
-    sql = (
-        "INSERT INTO event_dedupe (source, message_id, received_at) "
-        "SELECT s, m, %s::timestamp AT TIME ZONE 'UTC' FROM unnest(%s::text[], %s::text[]) "
-        "AS t(s, m) ON CONFLICT DO NOTHING RETURNING source, message_id"
-    )
-    result = conn.exec_driver_sql(sql, (now, [r[1] for r in rows], [r[0] for r in rows]))
-    return {(source, mid) for source, mid in result}
+    with raw.cursor() as cur:
+        cur.execute(_PG_DEDUPE, (now, [r[1] for r in rows], [r[0] for r in rows]))
+        return {(source, mid) for source, mid in cur.fetchall()}
 
 
 def _pg_value(index: int, name: str) -> str:
@@ -124,10 +125,36 @@ _PG_INSERT = (
     + ", ".join(f"c{i}" for i in range(len(EventRow._fields)))
     + ")"
 )
+_PG_COPY = f"COPY events ({_COLS}) FROM STDIN"
+COPY_AT_LEAST = 2_000  # rows; fewer go through one INSERT ... SELECT FROM unnest
 
 
-def _insert_pg(conn: Connection, rows: list[EventRow]) -> None:
-    conn.exec_driver_sql(_PG_INSERT, tuple(list(col) for col in zip(*rows, strict=True)))
+def _insert_pg(raw: Any, rows: list[EventRow]) -> None:
+    with raw.cursor() as cur:
+        if len(rows) < COPY_AT_LEAST:
+            cur.execute(_PG_INSERT, tuple(list(col) for col in zip(*rows, strict=True)))
+            return
+        with cur.copy(_PG_COPY) as copy:
+            write = copy.write_row
+            for r in rows:  # timestamps are UTC text: mark them so
+                write((*r[:2], r[2] + "+00", r[3] + "+00", *r[4:]))
+
+
+def write_events_raw(
+    raw: Any, dialect: str, rows: Sequence[EventRow], now: str | None = None
+) -> int:
+    """`write_events` on a DBAPI connection (sqlite3 or psycopg) inside its transaction."""
+    if not rows:
+        return 0
+    now = now or utc_text(datetime.now(UTC))
+    unique = _unique(rows)
+    sqlite = dialect == "sqlite"
+    fresh = (_new_keys_sqlite if sqlite else _new_keys_pg)(raw, unique, now)
+    if len(fresh) < len(unique):
+        unique = [r for r in unique if (r[1], r[0]) in fresh]
+    if unique:
+        (_insert_sqlite if sqlite else _insert_pg)(raw, unique)
+    return len(unique)
 
 
 def write_events(conn: Connection, rows: Sequence[EventRow], now: str | None = None) -> int:
@@ -135,17 +162,8 @@ def write_events(conn: Connection, rows: Sequence[EventRow], now: str | None = N
 
     `now` (UTC text) stamps the dedupe keys; all rows of one call should share few sources.
     """
-    if not rows:
-        return 0
-    now = now or utc_text(datetime.now(UTC))
-    unique = _unique(rows)
-    sqlite = conn.dialect.name == "sqlite"
-    fresh = (_new_keys_sqlite if sqlite else _new_keys_pg)(conn, unique, now)
-    if len(fresh) < len(unique):
-        unique = [r for r in unique if (r[1], r[0]) in fresh]
-    if unique:
-        (_insert_sqlite if sqlite else _insert_pg)(conn, unique)
-    return len(unique)
+    raw = conn.connection.driver_connection
+    return write_events_raw(raw, conn.dialect.name, rows, now)
 
 
 def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
@@ -177,27 +195,57 @@ def prune_dedupe(engine: Engine, keep: timedelta = DEDUPE_WINDOW) -> int:
 # -- group commit ----------------------------------------------------------------------------
 
 
+class StoreWriteError(RuntimeError):
+    """Events could not be committed (the database refused or is unreachable)."""
+
+
 @dataclass
 class WriteRequest:
-    """One request's rows; `future` resolves (to the row count) once they are committed."""
+    """One request's rows; `future` resolves (to the row count) once they are committed.
+
+    With `loop` and `waiter` (an asyncio future of that loop), the writer also settles the
+    waiter, waking each loop once per commit whatever the number of requests in it.
+    """
 
     rows: list[EventRow]
     identities: list[dict[str, Any]] = field(default_factory=list)
     groups: list[dict[str, Any]] = field(default_factory=list)
     future: Future[int] = field(default_factory=Future)
+    loop: asyncio.AbstractEventLoop | None = None
+    waiter: asyncio.Future[int] | None = None
 
 
 _STOP = WriteRequest(rows=[])
+Outcome = tuple["asyncio.Future[int]", int, BaseException | None]
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    for waiter, result, error in outcomes:
+        if waiter.done():
+            continue
+        if error is None:
+            waiter.set_result(result)
+        else:
+            waiter.set_exception(error)
 
 
 class GroupCommitWriter:
-    """A thread that commits queued requests together and acknowledges each after its commit."""
+    """A thread that commits queued requests together and acknowledges each after its commit.
+
+    It keeps one connection for its lifetime and writes through the DBAPI driver directly.
+    """
 
     def __init__(self, engine: Engine, *, max_rows: int = 20_000, linger: float = 0.0) -> None:
         self.engine = engine
         self.max_rows = max_rows
         self.linger = linger
         self.commits = 0
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._errors: tuple[type[BaseException], ...] = (SQLAlchemyError,)
+        dbapi = getattr(engine.dialect, "loaded_dbapi", None)
+        if dbapi is not None:
+            self._errors += (dbapi.Error,)
+        self._conn: Connection | None = None
         self._queue: queue.SimpleQueue[WriteRequest] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
 
@@ -241,26 +289,68 @@ class GroupCommitWriter:
             taken, stopping = self._take()
             if taken:
                 self._commit(taken)
+        if self._conn is not None:
+            self._conn.close()
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._conn.invalidated or self._conn.closed:
+            self._conn = self.engine.connect()
+        return self._conn
 
     def _write(self, taken: list[WriteRequest]) -> int:
+        conn = self._connection()
+        raw = conn.connection.driver_connection
         rows = taken[0].rows if len(taken) == 1 else [r for req in taken for r in req.rows]
-        with self.engine.begin() as conn:
-            stored = write_events(conn, rows)
-            for req in taken:
-                write_identities(conn, req.identities, req.groups)
+        try:
+            if self._sqlite:
+                raw.execute("BEGIN IMMEDIATE")
+            stored = write_events_raw(raw, "sqlite" if self._sqlite else "postgresql", rows)
+            if any(req.identities or req.groups for req in taken):
+                for req in taken:
+                    write_identities(conn, req.identities, req.groups)
+                conn.commit()
+            else:
+                raw.commit()
+        except self._errors:
+            self._rollback(conn, raw)
+            raise
         self.commits += 1
         return stored
+
+    def _rollback(self, conn: Connection, raw: Any) -> None:
+        try:
+            raw.rollback()
+            if conn.in_transaction():
+                conn.rollback()
+        except self._errors:
+            conn.invalidate()
+            self._conn = None
 
     def _commit(self, taken: list[WriteRequest]) -> None:
         try:
             self._write(taken)
-        except SQLAlchemyError as e:
+        except self._errors as e:
             if len(taken) > 1:  # one bad request must not fail the others: retry one by one
                 for req in taken:
                     self._commit([req])
                 return
             log.error("event write failed: %s", e)
-            taken[0].future.set_exception(e)
+            error = StoreWriteError(f"events could not be stored: {e}")
+            self._resolve(taken, error)
             return
+        self._resolve(taken, None)
+
+    def _resolve(self, taken: list[WriteRequest], error: BaseException | None) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
         for req in taken:
-            req.future.set_result(len(req.rows))
+            if error is None:
+                req.future.set_result(len(req.rows))
+            else:
+                req.future.set_exception(error)
+            if req.loop is not None and req.waiter is not None:
+                by_loop.setdefault(req.loop, []).append((req.waiter, len(req.rows), error))
+        for loop, outcomes in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, outcomes)
+            except RuntimeError:  # the loop closed: nobody waits any more
+                continue

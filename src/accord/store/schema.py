@@ -430,3 +430,15 @@ score_history = Table(
     Column("computed_at", TS, nullable=False),
     Index("ix_score_history_account_id_score_computed_at", "account_id", "score", "computed_at"),
 )
+
+# Durable consumers of the events table: everything up to `last_id` is processed; between
+# `last_id` and `high_id` only the id ranges in `gaps` ([lo, hi] pairs) are still unseen.
+consumer_cursors = Table(
+    "consumer_cursors",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("last_id", BigInteger, nullable=False, default=0),
+    Column("high_id", BigInteger, nullable=False, default=0),
+    Column("gaps", JSON, nullable=False, default=list),
+    Column("updated_at", TS, nullable=False),
+)

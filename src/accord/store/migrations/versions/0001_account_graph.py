@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:56:29.330273
+Create Date: 2026-11-23 12:09:16.955443
 """
 
 from __future__ import annotations
@@ -104,6 +104,15 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),
+    )
+    op.create_table(
+        "consumer_cursors",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("last_id", sa.BigInteger(), nullable=False),
+        sa.Column("high_id", sa.BigInteger(), nullable=False),
+        sa.Column("gaps", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_consumer_cursors")),
     )
     op.create_table(
         "event_dedupe",
@@ -631,6 +640,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_event_dedupe_received_at"))
 
     op.drop_table("event_dedupe")
+    op.drop_table("consumer_cursors")
     op.drop_table("campaigns")
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_entries_subject")

@@ -1,0 +1,107 @@
+"""Where a durable consumer is in the events table, and which ids it may still see.
+
+Event ids come from a sequence, but on PostgreSQL concurrent writers commit them out of
+order: when id 12 is visible, id 11 may belong to a transaction still in flight. The cursor
+keeps `high_id` (the largest id processed) and the unseen id ranges below it (`gaps`), each
+with a horizon: the `pg_snapshot_xmax` of a snapshot taken after the range was found unseen.
+Once a later snapshot's `pg_snapshot_xmin` reaches the horizon, every transaction that could
+hold an id of the range has ended, so after one more read of the range whatever is still
+missing was rolled back and the range is dropped. This is sound because event writers insert
+the dedupe key before the event row, so a writing transaction has its transaction id before
+it draws an event id. On SQLite writers are serialized and ids are drawn at commit order, so
+a missing id never appears later and no range is kept.
+
+`last_id` is the floor: every id up to it is processed or will never exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from accord.store.schema import consumer_cursors
+
+Gap = tuple[int, int, int]  # (lo, hi, horizon) with lo <= hi, ids inclusive
+
+
+@dataclass
+class Cursor:
+    """A consumer's position: processed ids are (..last_id] and (last_id..high_id] - gaps."""
+
+    name: str
+    high_id: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+
+    @property
+    def last_id(self) -> int:
+        return self.gaps[0][0] - 1 if self.gaps else self.high_id
+
+    def copy(self) -> Cursor:
+        return Cursor(self.name, self.high_id, list(self.gaps))
+
+    def add_new(self, ids: Sequence[int], horizon: int | None) -> None:
+        """Take sorted ids above `high_id`; the holes become gaps unless `horizon` is None."""
+        high = self.high_id
+        for i in ids:
+            if i > high + 1 and horizon is not None:
+                self.gaps.append((high + 1, i - 1, horizon))
+            high = max(high, i)
+        self.high_id = high
+
+    def fill(self, ids: Iterable[int]) -> None:
+        """Remove processed ids from the gaps (a range may split in two)."""
+        for i in ids:
+            out: list[Gap] = []
+            for lo, hi, h in self.gaps:
+                if lo <= i <= hi:
+                    out += [g for g in ((lo, i - 1, h), (i + 1, hi, h)) if g[0] <= g[1]]
+                else:
+                    out.append((lo, hi, h))
+            self.gaps = out
+
+    def drop(self, dead: Iterable[Gap]) -> None:
+        """Forget gaps known to hold nothing more."""
+        gone = set(dead)
+        self.gaps = [g for g in self.gaps if g not in gone]
+
+    def ripe(self, xmin: int) -> list[Gap]:
+        """Gaps whose every possible writer had ended when a snapshot had `xmin`."""
+        return [g for g in self.gaps if g[2] <= xmin]
+
+
+def _insert(conn: Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(consumer_cursors)
+    return sqlite.insert(consumer_cursors)
+
+
+def load_cursor(conn: Connection, name: str) -> Cursor:
+    """The stored cursor `name`, or a fresh one at the start of the table."""
+    c = consumer_cursors.c
+    row = conn.execute(select(c.high_id, c.gaps).where(c.name == name)).first()
+    if row is None:
+        return Cursor(name)
+    gaps = [(int(g[0]), int(g[1]), int(g[2])) for g in row.gaps or []]
+    return Cursor(name, int(row.high_id), gaps)
+
+
+def save_cursor(conn: Connection, cursor: Cursor) -> None:
+    """Upsert the cursor (in the caller's transaction, with the work it covers)."""
+    row = {
+        "name": cursor.name,
+        "last_id": cursor.last_id,
+        "high_id": cursor.high_id,
+        "gaps": [list(g) for g in cursor.gaps],
+        "updated_at": datetime.now(UTC),
+    }
+    stmt = _insert(conn)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["name"],
+        set_={k: stmt.excluded[k] for k in ("last_id", "high_id", "gaps", "updated_at")},
+    )
+    conn.execute(stmt, row)

@@ -1,0 +1,233 @@
+"""Real time through a real server: committed events become stored signals within seconds,
+a restarted consumer resumes exactly, and the consumer agrees with JSONL + batch."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import create_engine, select
+
+from accord.api.stitch import IdentityStitcher
+from accord.ingest.segment_jsonl import load_jsonl
+from accord.realtime import Consumer, load_cursor
+from accord.signals import Signal, load_library, run_batch
+from accord.signals.store import list_signals
+from accord.store.schema import account_domains, accounts, contacts, events
+from accord.workspace import Workspace, open_workspace
+from tests.integration.segment_server import running_server
+from tests.pg_server import create_database
+
+START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+DEFINITIONS = {
+    "rt_demo_requests": """
+id: rt_demo_requests
+description: Two people at one account asked for a demo within a day.
+when:
+  kind: count
+  event: { name: "Demo Requested" }
+  distinct: contact
+  window: 1d
+  at_least: 2
+strength: 0.9
+cooldown: 7d
+""",
+    "rt_busy_day": """
+id: rt_busy_day
+description: Three or more product actions at one account within an hour.
+when:
+  kind: count
+  event: { name: ["Report Created", "Demo Requested"] }
+  window: 1h
+  at_least: 3
+strength: 0.4
+""",
+}
+PEOPLE = {
+    "acc_initech": ("initech.com", ["peter", "milton", "joanna"]),
+    "acc_globex": ("globex.com", ["hank", "frank"]),
+}
+
+
+def seed(ws: Workspace) -> None:
+    """Two accounts with contacts, and the test's signal definitions in the workspace."""
+    folder = ws.path / "definitions" / "signals"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in DEFINITIONS.items():
+        (folder / f"{name}.yaml").write_text(text.lstrip(), encoding="utf-8")
+    base = {"source": "test", "created_at": START, "updated_at": START}
+    with ws.engine.begin() as conn:
+        for acc, (domain, people) in PEOPLE.items():
+            conn.execute(accounts.insert(), [{"id": acc, "name": acc, "domain": domain,
+                                              "domains": [domain], **base}])  # fmt: skip
+            conn.execute(account_domains.insert(), [{"account_id": acc, "domain": domain,
+                                                     "is_primary": True}])  # fmt: skip
+            conn.execute(contacts.insert(), [{"id": f"con_{p}", "account_id": acc,
+                                              "email": f"{p}@{domain}", **base}
+                                             for p in people])  # fmt: skip
+
+
+def stream() -> list[dict[str, Any]]:
+    """Track calls over two hours that cross both definitions at both accounts."""
+    calls = []
+    names = ["Report Created", "Demo Requested", "Report Created"]
+    n = 0
+    for minute in range(0, 120, 6):
+        for domain, people in PEOPLE.values():
+            person = people[(minute // 6) % len(people)]
+            calls.append({
+                "type": "track", "userId": person, "event": names[n % len(names)],
+                "messageId": f"rt-{n}", "timestamp": (START + timedelta(minutes=minute,
+                                                                        seconds=n)).isoformat(),
+                "context": {"traits": {"email": f"{person}@{domain}"}},
+            })  # fmt: skip
+            n += 1
+    return calls
+
+
+def post(url: str, key: str, calls: list[dict[str, Any]]) -> None:
+    with httpx.Client(base_url=url, auth=(key, ""), timeout=10) as client:
+        for call in calls:
+            resp = client.post("/v1/track", json=call)
+            assert resp.status_code == 200, resp.text
+
+
+def comparable(fired: list[Signal]) -> list[tuple[Any, ...]]:
+    return sorted((*s.key(), s.observed_at, orjson.dumps(s.evidence, option=orjson.OPT_SORT_KEYS))
+                  for s in fired)  # fmt: skip
+
+
+def ours(fired: list[Signal]) -> list[Signal]:
+    return [s for s in fired if s.type in DEFINITIONS]
+
+
+def wait_for(predicate: Any, seconds: float = 2.0) -> float:
+    """Poll until `predicate()` is true; return how long it took (fail after `seconds`)."""
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < seconds, "timed out"
+        time.sleep(0.005)
+    return time.monotonic() - started
+
+
+def event_count(ws: Workspace) -> int:
+    with ws.engine.connect() as conn:
+        return len(conn.execute(select(events.c.id)).all())
+
+
+@pytest.fixture
+def seeded(workspace: Workspace) -> Workspace:
+    seed(workspace)
+    return workspace
+
+
+def test_realtime_signal_is_stored_within_two_seconds_with_evidence(seeded: Workspace) -> None:
+    calls = [c for c in stream() if c["event"] == "Demo Requested"][:4]
+    with running_server(seeded) as srv:
+        post(srv.url, srv.key, calls[:1])
+        time.sleep(0.2)
+        assert not list_signals(seeded.engine, type="rt_demo_requests")
+        post(srv.url, srv.key, calls[1:])
+        took = wait_for(lambda: list_signals(seeded.engine, type="rt_demo_requests"))
+        health = httpx.get(f"{srv.url}/healthz").json()
+    assert took < 2.0
+    (signal,) = list_signals(seeded.engine, type="rt_demo_requests")
+    assert signal.account_id in PEOPLE
+    assert signal.evidence["value"] == 2
+    assert set(signal.evidence["events"]) <= {c["messageId"] for c in calls}
+    assert len(signal.evidence["events"]) == 2
+    assert health["consumer"]["alive"] is True
+    assert health["gc"]["collections"] >= 0
+
+
+def test_realtime_restart_resumes_without_duplicate_or_missing_signal(
+    seeded: Workspace,
+) -> None:
+    calls = stream()
+    half = len(calls) // 2
+    for part in (calls[:half], calls[half:]):
+        with running_server(seeded) as srv:  # a new server and consumer each time
+            post(srv.url, srv.key, part)
+            total = event_count(seeded)
+            consumer = srv.app.state.consumer
+            wait_for(lambda c=consumer, t=total: c.cursor.last_id >= t, 5.0)
+    with seeded.engine.connect() as conn:
+        cursor = load_cursor(conn, "signals")
+    assert cursor.last_id == event_count(seeded) == len(calls)
+    assert cursor.gaps == []
+    stored = ours(list_signals(seeded.engine))
+    batch = ours(run_batch(seeded.engine, load_library(seeded.settings.definitions_dir)))
+    assert len(stored) == len({s.dedupe_key for s in stored})
+    assert {s.type for s in stored} == set(DEFINITIONS)
+    assert comparable(stored) == comparable(batch)
+
+
+def test_realtime_consumer_agrees_with_jsonl_and_batch(
+    seeded: Workspace, tmp_path: Path, db_url: str
+) -> None:
+    calls = stream()
+    with running_server(seeded) as srv:
+        post(srv.url, srv.key, calls)
+        consumer = srv.app.state.consumer
+        wait_for(lambda: consumer.cursor.last_id >= len(calls), 5.0)
+    live = ours(list_signals(seeded.engine))
+    other_url = (
+        f"sqlite:///{tmp_path / 'other.db'}"
+        if db_url.startswith("sqlite")
+        else create_database(db_url.rsplit("/", 1)[0])
+    )
+    other = open_workspace(tmp_path / "other", database_url=other_url)
+    try:
+        seed(other)
+        path = tmp_path / "events.jsonl"
+        path.write_bytes(b"\n".join(orjson.dumps(c) for c in calls) + b"\n")
+        load_jsonl(other.engine, path, stitcher=IdentityStitcher.load(other.engine))
+        batch = ours(run_batch(other.engine, load_library(other.settings.definitions_dir)))
+    finally:
+        other.close()
+    assert len(live) >= 4
+    assert comparable(live) == comparable(batch)
+
+
+def test_consumer_waits_for_ids_committed_out_of_order(pg_base_url: str, tmp_path: Path) -> None:
+    ws = open_workspace(tmp_path / "ws", database_url=create_database(pg_base_url))
+    seed(ws)
+    raw = create_engine(ws.settings.database_url)
+    row = {"source": "test", "kind": "track", "name": "Demo Requested", "properties": {},
+           "account_id": "acc_globex", "occurred_at": START, "received_at": START}  # fmt: skip
+    consumer = Consumer(ws.engine, load_library(ws.settings.definitions_dir))
+    try:
+        with raw.connect() as slow:
+            slow.execute(events.insert(), {**row, "message_id": "slow", "contact_id": "con_hank"})
+            with ws.engine.begin() as fast:  # drew a later id, commits first
+                fast.execute(events.insert(), {**row, "message_id": "fast",
+                                               "contact_id": "con_frank"})  # fmt: skip
+            assert consumer.step()[0] == 1
+            assert consumer.cursor.last_id == 0
+            assert consumer.cursor.high_id == 2
+            assert consumer.step()[0] == 0  # still in flight: nothing skipped, nothing repeated
+            slow.commit()
+        assert consumer.step()[0] == 1
+        assert consumer.cursor.last_id == 2
+        assert consumer.cursor.gaps == []
+        (fired,) = ours(list_signals(ws.engine, type="rt_demo_requests"))
+        assert sorted(fired.evidence["events"]) == ["fast", "slow"]
+        with raw.connect() as doomed:
+            doomed.execute(events.insert(), {**row, "message_id": "doomed"})
+            with ws.engine.begin() as fast:
+                fast.execute(events.insert(), {**row, "message_id": "after"})
+            assert consumer.step()[0] == 1
+            doomed.rollback()
+        consumer.step()
+        assert consumer.cursor.last_id == 4
+        assert consumer.cursor.gaps == []
+        assert consumer.processed == 3
+    finally:
+        consumer.leader.release()
+        raw.dispose()
+        ws.close()
