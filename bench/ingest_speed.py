@@ -225,11 +225,12 @@ async def fixed_rate(
     connections: int = 32,
     max_requests: int = 200_000,
     grace: float = 2.0,
+    timeout: float = 10.0,
 ) -> Offered:
     """Offer `rate` /v1/track calls per second for `seconds` over a fixed pool of keep-alive
     connections; latency counts from each request's scheduled send time (so a backed-up
     server is not hidden by a waiting client). Requests not sent within `grace` seconds of
-    their slot are counted as unsent."""
+    their slot are counted as unsent; a response slower than `timeout` counts as failed."""
     host, port = url.removeprefix("http://").split(":")
     total = min(int(rate * seconds), max_requests)
     loop = asyncio.get_running_loop()
@@ -255,7 +256,11 @@ async def fixed_rate(
                     b'"context":{"groupId":"g%d"}}' % (i % 5000, int(rate), i, i % 2000)
                 )
                 writer.write(_request(host, key, body))
-                status = await _status(reader)
+                try:
+                    status = await asyncio.wait_for(_status(reader), timeout)
+                except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+                    counters["failed"] += 1
+                    return  # this connection is unusable: the others carry on
                 if status == 200:
                     latencies.append((loop.time() - slot) * 1000)
                 else:

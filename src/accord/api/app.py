@@ -12,6 +12,7 @@ import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -20,9 +21,10 @@ from starlette.responses import Response
 
 from accord.api.accounts import AccountIndex, graph_signature
 from accord.api.auth import WriteKeys
-from accord.api.segment import SegmentIngest
+from accord.api.segment import SegmentIngest, ingest_first
 from accord.api.stitch import IdentityStitcher, read_identities
 from accord.errors import AccordError
+from accord.ingest.event_catalogue import load_catalogue
 from accord.realtime.consumer import Consumer
 from accord.realtime.gcwatch import GcWatch
 from accord.signals import load_library
@@ -112,7 +114,10 @@ def create_app(workspace: Workspace, *, consumer: bool = True) -> FastAPI:
             if signals is not None:
                 await asyncio.to_thread(signals.stop)
 
-    ingest = SegmentIngest(keys, IdentityStitcher(AccountIndex({}, {}, {}, None)), writer)
+    catalogue = load_catalogue(workspace.settings.definitions_dir)  # bad files fail at start-up
+    ingest = SegmentIngest(
+        keys, IdentityStitcher(AccountIndex({}, {}, {}, None)), writer, catalogue
+    )
     app = FastAPI(title="Accord", lifespan=lifespan, openapi_url=None)
     app.state.workspace = workspace
     app.state.writer = writer
@@ -140,7 +145,11 @@ def create_app(workspace: Workspace, *, consumer: bool = True) -> FastAPI:
     return app
 
 
-def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory`: the workspace ACCORD_WORKSPACE names."""
+def app_from_env() -> Any:
+    """Factory for `uvicorn --factory`: the workspace ACCORD_WORKSPACE names.
+
+    `/v1/*` goes straight to the ingest ASGI app, ahead of the framework's routing.
+    """
     workspace = open_workspace(os.environ.get("ACCORD_WORKSPACE"), migrate=False)
-    return create_app(workspace, consumer=os.environ.get("ACCORD_SERVE_CONSUMER", "1") != "0")
+    app = create_app(workspace, consumer=os.environ.get("ACCORD_SERVE_CONSUMER", "1") != "0")
+    return ingest_first(app, app.state.ingest)
