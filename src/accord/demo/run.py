@@ -110,7 +110,11 @@ def _end_of(config: DemoConfig) -> datetime:
 
 def analyse_events(engine: Engine, run: DemoRun, now: datetime) -> None:
     """Load events.jsonl through the JSONL loader, compute scores, run every signal over the
-    history in batch, then start the real-time consumer's cursor after the last event."""
+    history in batch, then start the real-time consumer's cursor after the last event.
+
+    Scores and signals feed each other (renewal risk reads health; intent counts intent
+    signals), so scores are computed again once the signals are in: a second demo run then
+    finds nothing to change."""
     with _timed(run, "load_events"):
         stitcher = IdentityStitcher.load(engine)
         report = load_jsonl(engine, run.out / EVENTS_FILE, source="demo", stitcher=stitcher)
@@ -122,6 +126,8 @@ def analyse_events(engine: Engine, run: DemoRun, now: datetime) -> None:
         fired = run_batch(engine, load_library(), now=now, save=True)
         cursor = Consumer(engine, []).seek_end()
         run.signals = {"fired": len(fired), "consumer_from_event_id": cursor.last_id}
+    with _timed(run, "rescore"):
+        run.scores = compute_and_store(engine, None, now=now).to_json()
 
 
 class _timed:

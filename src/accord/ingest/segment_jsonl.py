@@ -126,9 +126,9 @@ def _text(value: Any) -> str | None:
 def _compact(
     props: dict[str, Any], traits: dict[str, Any], context: dict[str, Any], extra: dict[str, Any]
 ) -> str:
-    out: dict[str, Any] = {}
-    if props:
-        out["properties"] = props
+    # The call's properties sit at the top level, where signal and score filters read them
+    # (`path`, `seats`, `topic`...); traits and the kept context sit beside them.
+    out: dict[str, Any] = dict(props) if props else {}
     if traits:
         out["traits"] = traits
     if context:
