@@ -42,7 +42,7 @@ import httpx
 import orjson
 from sqlalchemy import func, select
 
-from accord.api.stitch import IdentityStitcher
+from accord.graph.stitch import IdentityStitcher
 from accord.ingest.segment_jsonl import load_jsonl
 from accord.store.keys import create_key
 from accord.store.schema import events

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from sqlalchemy import create_engine, select
 
-from accord.api.stitch import IdentityStitcher
+from accord.graph.stitch import IdentityStitcher
 from accord.ingest.segment_jsonl import load_jsonl
 from accord.realtime import Consumer, load_cursor
 from accord.signals import Signal, load_library, run_batch

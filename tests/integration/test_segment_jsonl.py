@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from accord.api.stitch import IdentityStitcher
 from accord.errors import InputError
+from accord.graph.stitch import IdentityStitcher
 from accord.ingest.segment_jsonl import load_jsonl
 from accord.workspace import Workspace
 from tests.integration.test_segment_api import seed_graph

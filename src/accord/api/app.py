@@ -19,11 +19,11 @@ from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 from starlette.responses import Response
 
-from accord.api.accounts import AccountIndex, graph_signature
 from accord.api.auth import WriteKeys
 from accord.api.segment import SegmentIngest, ingest_first
-from accord.api.stitch import IdentityStitcher, read_identities
 from accord.errors import AccordError
+from accord.graph.account_lookup import AccountIndex, graph_signature
+from accord.graph.stitch import IdentityStitcher, read_identities
 from accord.ingest.event_catalogue import load_catalogue
 from accord.realtime.consumer import Consumer
 from accord.realtime.gcwatch import GcWatch

@@ -13,14 +13,15 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp
 
 from accord.api.auth import WriteKeys, basic_user
-from accord.api.stitch import IdentityStitcher
 from accord.errors import AccordError, DefinitionError, InputError
+from accord.graph.stitch import IdentityStitcher
 from accord.ingest.event_catalogue import EventCatalogue, load_catalogue, shipped_catalogue
 from accord.ingest.segment_jsonl import (
     KINDS,
@@ -148,7 +149,7 @@ class SegmentIngest:
         self.catalogue = catalogue  # None: the served workspace's, loaded on first use
 
     def routes(self) -> list[BaseRoute]:
-        return [Mount("/v1", app=self)]
+        return [Mount("/v1", app=cast(ASGIApp, self))]
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

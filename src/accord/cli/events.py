@@ -35,7 +35,7 @@ def events_load(
     Each event's kind and team come from the event catalogue (shipped, overridden by the
     workspace's definitions/events/*.yaml).
     """
-    from accord.api.stitch import IdentityStitcher  # heavy: the graph's matcher
+    from accord.graph.stitch import IdentityStitcher  # heavy: the graph's matcher
 
     ws = workspace(ctx)
     catalogue = load_catalogue(ws.settings.definitions_dir)

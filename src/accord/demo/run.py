@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from accord.api.stitch import IdentityStitcher
 from accord.demo.crm_files import SALESFORCE_DIR, write_all
 from accord.demo.events import write_events
 from accord.demo.generator import generate
 from accord.demo.model import DemoConfig, World
 from accord.graph.resolve import resolve_all
+from accord.graph.stitch import IdentityStitcher
 from accord.graph.targets import import_targets
 from accord.ingest.csv_import import import_csv
 from accord.ingest.options import ImportOptions

@@ -78,7 +78,7 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int) -> Read:
         xmin = _snapshot(conn)[0]
         asked = nxt.gaps[:GAPS_PER_READ]
         q = select(*COLUMNS).where(or_(*(events.c.id.between(lo, hi) for lo, hi, _ in asked)))
-        rows = list(conn.execute(q.order_by(events.c.id).limit(limit)).mappings())
+        rows = [dict(r) for r in conn.execute(q.order_by(events.c.id).limit(limit)).mappings()]
         nxt.fill(r["id"] for r in rows)
         full = len(rows) >= limit
         more = full
@@ -87,7 +87,7 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int) -> Read:
     room = limit - len(rows)
     if room > 0:
         q = select(*COLUMNS).where(events.c.id > nxt.high_id).order_by(events.c.id).limit(room)
-        new = list(conn.execute(q).mappings())
+        new: list[Mapping[str, Any]] = [dict(r) for r in conn.execute(q).mappings()]
         ids = [r["id"] for r in new]
         holes = bool(ids) and ids[-1] - nxt.high_id != len(ids)
         horizon = _snapshot(conn)[1] if pg and holes else None

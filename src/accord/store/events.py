@@ -300,6 +300,8 @@ class GroupCommitWriter:
     def _write(self, taken: list[WriteRequest]) -> int:
         conn = self._connection()
         raw = conn.connection.driver_connection
+        if raw is None:
+            raise RuntimeError("event writer: the database connection is closed")
         rows = taken[0].rows if len(taken) == 1 else [r for req in taken for r in req.rows]
         try:
             if self._sqlite:

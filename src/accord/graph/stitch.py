@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, select
 
-from accord.api.accounts import AccountIndex
+from accord.graph.account_lookup import AccountIndex
 from accord.ingest.segment_jsonl import Call
 from accord.store.schema import groups, identities
 
