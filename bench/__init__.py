@@ -76,3 +76,13 @@ def number(value: object) -> str:
     if magnitude >= 10 or value == int(value):
         return f"{value:.1f}" if value != int(value) else f"{int(value)}"
     return f"{value:.3g}" if magnitude >= 0.001 else f"{value:.2e}"
+
+
+def print_result(result: dict[str, Any]) -> None:
+    """Print a benchmark's figures, each next to its target, and its notes."""
+    for f in result["figures"]:
+        verdict = "" if "target" not in f else ("PASS" if f["passed"] else "FAIL")
+        target = f" (target {f['op']} {number(f['target'])})" if "target" in f else ""
+        print(f"{f['name']}: {number(f['value'])} {f['unit']}{target} {verdict}")
+    for note in result.get("notes", []):
+        print(note)

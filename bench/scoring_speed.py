@@ -24,7 +24,7 @@ import duckdb
 
 from accord.scoring.compute import compute_tables
 from accord.scoring.library import load_library
-from bench import figure, number, quick
+from bench import figure, print_result, quick
 
 ACCOUNTS = 100_000
 EVENTS = 10_000_000
@@ -211,13 +211,7 @@ def run() -> dict[str, Any]:
 
 
 def main() -> None:
-    result = run()
-    for f in result["figures"]:
-        verdict = "" if "target" not in f else ("PASS" if f["passed"] else "FAIL")
-        target = f" (target {f['op']} {number(f['target'])})" if "target" in f else ""
-        print(f"{f['name']}: {number(f['value'])} {f['unit']}{target} {verdict}")
-    for note in result["notes"]:
-        print(note)
+    print_result(run())
 
 
 if __name__ == "__main__":

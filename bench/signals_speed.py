@@ -31,7 +31,7 @@ import duckdb
 from accord.signals.batch import EV_VIEW, evaluate_relation
 from accord.signals.incremental import SignalEngine
 from accord.signals.library import load_library
-from bench import figure, number, quick
+from bench import figure, print_result, quick
 
 ACCOUNTS = 100_000
 EVENTS = 10_000_000
@@ -286,13 +286,7 @@ def run() -> dict[str, Any]:
 
 
 def main() -> None:
-    result = run()
-    for f in result["figures"]:
-        verdict = "" if "target" not in f else ("PASS" if f["passed"] else "FAIL")
-        target = f" (target {f['op']} {number(f['target'])})" if "target" in f else ""
-        print(f"{f['name']}: {number(f['value'])} {f['unit']}{target} {verdict}")
-    for note in result["notes"]:
-        print(note)
+    print_result(run())
 
 
 if __name__ == "__main__":

@@ -328,12 +328,30 @@ def load_all(
     errors.extend(dup_errors)
     files_with_errors |= dup_files
     if errors:
-        n, f = len(errors), len(files_with_errors)
-        raise DefinitionError(
-            f"{n} error{'s' * (n != 1)} in {f} file{'s' * (f != 1)}; nothing was loaded.",
-            errors=errors,
-        )
+        raise definition_error(errors, len(files_with_errors))
     return loaded
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """The `*.yaml` and `*.yml` files of a folder, sorted; none when it does not exist."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def definition_error(errors: list[str], files: int | None = None) -> DefinitionError:
+    """One error carrying every problem, worded `N errors in F files; nothing was loaded.`"""
+    n = len(errors)
+    where = f" in {files} file{'s' * (files != 1)}" if files is not None else ""
+    return DefinitionError(f"{n} error{'s' * (n != 1)}{where}; nothing was loaded.", errors=errors)
+
+
+def raise_failures(failures: list[DefinitionError]) -> None:
+    """Raise the failures of several folders as one error (nothing is loaded while any remain)."""
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise definition_error([line for f in failures for line in f.errors])
 
 
 def _duplicates(

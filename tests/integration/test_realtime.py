@@ -142,7 +142,7 @@ def test_realtime_signal_is_stored_within_two_seconds_with_evidence(seeded: Work
     assert set(signal.evidence["events"]) <= {c["messageId"] for c in calls}
     assert len(signal.evidence["events"]) == 2
     assert health["consumer"]["alive"] is True
-    assert health["gc"]["collections"] >= 0
+    assert isinstance(health["gc"]["collections"], int)  # the GC watch reports through healthz
 
 
 def test_realtime_restart_resumes_without_duplicate_or_missing_signal(

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from accord.yamlspec import Loaded, load_all
+from accord.yamlspec import Loaded, load_all, yaml_files
 
 EventKind = Literal[
     "page", "screen", "track", "identify", "group", "intent", "ad", "usage", "cs", "email",
@@ -117,14 +117,8 @@ class EventCatalogue:
         return found[0] or call_type, found[1]
 
 
-def _files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
 def _load_folder(folder: Path, label: str | None) -> list[Loaded[CatalogueEntry]]:
-    files = _files(folder)
+    files = yaml_files(folder)
     shown = {p: f"{label}/{p.name}" if label else str(p) for p in files}
     return load_all(files, CatalogueEntry, shown=shown)
 
@@ -141,7 +135,7 @@ def load_catalogue(workspace_definitions: Path | None = None) -> EventCatalogue:
     Raises one DefinitionError listing every problem in the workspace files.
     """
     shipped = shipped_catalogue()
-    if workspace_definitions is None or not _files(workspace_definitions / "events"):
+    if workspace_definitions is None or not yaml_files(workspace_definitions / "events"):
         return shipped
     own = _load_folder(workspace_definitions / "events", None)
     return shipped.extended(loaded.spec for loaded in own)

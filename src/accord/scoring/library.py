@@ -9,7 +9,6 @@ from pathlib import Path
 from accord import yamlspec
 from accord.errors import DefinitionError
 from accord.scoring.specs import MODELS, FitSpec, ScoreSpec
-from accord.signals.library import yaml_files
 from accord.yamlspec import read_yaml
 
 SHIPPED = Path(__file__).resolve().parents[1] / "definitions" / "scores"
@@ -99,18 +98,14 @@ def load_files(paths: Iterable[Path], shown: dict[Path, str], shipped: bool) -> 
         first[item.score] = item
         loaded.append(item)
     if errors:
-        n, f = len(errors), len(bad)
-        raise DefinitionError(
-            f"{n} error{'s' * (n != 1)} in {f} file{'s' * (f != 1)}; nothing was loaded.",
-            errors=errors,
-        )
+        raise yamlspec.definition_error(errors, len(bad))
     return loaded
 
 
 def load_folder(
     folder: Path, *, label: str | None = None, shipped: bool = False
 ) -> list[LoadedScore]:
-    files = yaml_files(folder)
+    files = yamlspec.yaml_files(folder)
     shown = {p: f"{label}/{p.name}" if label else str(p) for p in files}
     return load_files(files, shown, shipped)
 
@@ -127,10 +122,5 @@ def load_library(workspace_definitions: Path | None = None) -> dict[str, LoadedS
             merged.update({s.score: s for s in load_folder(folder, label=label, shipped=shipped)})
         except DefinitionError as e:
             failures.append(e)
-    if len(failures) == 1:
-        raise failures[0]
-    if failures:
-        errors = [line for f in failures for line in f.errors]
-        n = len(errors)
-        raise DefinitionError(f"{n} error{'s' * (n != 1)}; nothing was loaded.", errors=errors)
+    yamlspec.raise_failures(failures)
     return merged

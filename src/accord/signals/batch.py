@@ -147,17 +147,11 @@ def _evidence(c: Compiled, row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _signal(c: Compiled, row: tuple[Any, ...]) -> Signal:
-    spec = c.spec
     account, t, msg, rt = row[0], int(row[1]), row[2], row[3]
     return build_signal(
-        spec_id=spec.id,
-        source=c.loaded.source,
-        strength=spec.strength,
-        cooldown=spec.cooldown,
-        source_lag=spec.freshness.source_lag,
-        half_life=spec.freshness.half_life,
+        c.loaded,
         account_id=account,
-        dedupe_key=f"{spec.id}:{account}:{msg}",
+        key=msg,
         observed_us=t,
         received_us=int(rt) if rt is not None else None,
         evidence=_evidence(c, row),

@@ -6,16 +6,9 @@ from pathlib import Path
 
 from accord.errors import DefinitionError
 from accord.signals.specs import LoadedSignal, SignalSpec
-from accord.yamlspec import Loaded, load_all
+from accord.yamlspec import Loaded, load_all, raise_failures, yaml_files
 
 SHIPPED = Path(__file__).resolve().parents[1] / "definitions" / "signals"
-
-
-def yaml_files(folder: Path) -> list[Path]:
-    """The `*.yaml` and `*.yml` files of a folder, sorted; none when it does not exist."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
 def _shown(path: Path, base: Path, prefix: str) -> str:
@@ -59,10 +52,6 @@ def load_library(
             layers.append(load_folder(folder, label=label, shipped=is_shipped))
         except DefinitionError as e:
             failures.append(e)
-    if len(failures) == 1:
-        raise failures[0]
-    if failures:
-        errors = [line for f in failures for line in f.errors]
-        raise DefinitionError(f"{len(errors)} errors; nothing was loaded.", errors=errors)
+    raise_failures(failures)
     merged = {item.id: item for layer in layers for item in layer}
     return sorted(merged.values(), key=lambda s: s.id)

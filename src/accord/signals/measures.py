@@ -139,18 +139,11 @@ class Compiled:
         """The signal of a crossing; starts the cooldown."""
         if self.cooldown_us:
             st.cool = t + self.cooldown_us
-        spec = self.spec
-        msg = row["message_id"]
         received = row.get("received_at")
         return build_signal(
-            spec_id=spec.id,
-            source=self.loaded.source,
-            strength=spec.strength,
-            cooldown=spec.cooldown,
-            source_lag=spec.freshness.source_lag,
-            half_life=spec.freshness.half_life,
+            self.loaded,
             account_id=account,
-            dedupe_key=f"{spec.id}:{account}:{msg}",
+            key=row["message_id"],
             observed_us=t,
             received_us=to_us(received) if received is not None else None,
             evidence=evidence,

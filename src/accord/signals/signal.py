@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from accord.signals.specs import LoadedSignal
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = timedelta(microseconds=1)
 
@@ -94,35 +96,36 @@ class Signal:
 
 
 def build_signal(
+    loaded: LoadedSignal,
     *,
-    spec_id: str,
-    source: str,
-    strength: float,
-    cooldown: timedelta,
-    source_lag: timedelta,
-    half_life: timedelta,
     account_id: str,
-    dedupe_key: str,
+    key: str,
     observed_us: int,
     received_us: int | None,
     evidence: dict[str, Any],
 ) -> Signal:
-    """The one constructor both evaluators use, so their signals compare equal."""
+    """The one constructor every evaluator uses, so their signals compare equal.
+
+    `key` tells one crossing of the definition at the account from another (the message id
+    of the event that crossed, or the state that changed).
+    """
+    spec = loaded.spec
+    dedupe_key = f"{spec.id}:{account_id}:{key}"
     observed = from_us(observed_us)
     lag_us = max(0, (received_us or observed_us) - observed_us)
     return Signal(
         id=signal_id(dedupe_key),
         account_id=account_id,
-        type=spec_id,
+        type=spec.id,
         fired_at=from_us(max(observed_us, received_us or observed_us)),
         observed_at=observed,
-        strength=strength,
+        strength=spec.strength,
         evidence={
             k: clean_number(v) if not isinstance(v, list | dict) else v for k, v in evidence.items()
         },
         dedupe_key=dedupe_key,
-        cooldown_until=observed + cooldown if cooldown else None,
-        source_lag_s=max(source_lag.total_seconds(), lag_us / 1_000_000),
-        half_life_s=half_life.total_seconds(),
-        source=source,
+        cooldown_until=observed + spec.cooldown if spec.cooldown else None,
+        source_lag_s=max(spec.freshness.source_lag.total_seconds(), lag_us / 1_000_000),
+        half_life_s=spec.freshness.half_life.total_seconds(),
+        source=loaded.source,
     )

@@ -75,16 +75,10 @@ def _signal(
     now: datetime,
     ev: dict[str, Any],
 ) -> Signal:
-    spec = loaded.spec
     return build_signal(
-        spec_id=spec.id,
-        source=loaded.source,
-        strength=spec.strength,
-        cooldown=spec.cooldown,
-        source_lag=spec.freshness.source_lag,
-        half_life=spec.freshness.half_life,
+        loaded,
         account_id=account,
-        dedupe_key=f"{spec.id}:{account}:{key}",
+        key=key,
         observed_us=to_us(observed),
         received_us=to_us(max(now, observed)),
         evidence=ev,
