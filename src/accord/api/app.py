@@ -22,7 +22,7 @@ from starlette.responses import Response
 from accord.api.auth import WriteKeys
 from accord.api.segment import SegmentIngest, ingest_first
 from accord.errors import AccordError
-from accord.graph.account_lookup import AccountIndex, graph_signature
+from accord.graph.account_lookup import AccountLookup, graph_signature
 from accord.graph.stitch import IdentityStitcher, read_identities
 from accord.ingest.event_catalogue import load_catalogue
 from accord.realtime.consumer import Consumer
@@ -53,7 +53,7 @@ async def _refresh_forever(ingest: SegmentIngest, workspace: Workspace) -> None:
         checked = datetime.now(UTC) - timedelta(seconds=1)
         signature = await asyncio.to_thread(graph_signature, engine)
         if signature != ingest.stitcher.index.signature:
-            ingest.stitcher.index = await asyncio.to_thread(AccountIndex.load, engine)
+            ingest.stitcher.index = await asyncio.to_thread(AccountLookup.load, engine)
             log.info("account index rebuilt")
         known, group_accounts = await asyncio.to_thread(read_identities, engine, since)
         ingest.stitcher.merge_stored(known, group_accounts)
@@ -115,9 +115,7 @@ def create_app(workspace: Workspace, *, consumer: bool = True) -> FastAPI:
                 await asyncio.to_thread(signals.stop)
 
     catalogue = load_catalogue(workspace.settings.definitions_dir)  # bad files fail at start-up
-    ingest = SegmentIngest(
-        keys, IdentityStitcher(AccountIndex({}, {}, {}, None)), writer, catalogue
-    )
+    ingest = SegmentIngest(keys, IdentityStitcher(AccountLookup.empty()), writer, catalogue)
     app = FastAPI(title="Accord", lifespan=lifespan, openapi_url=None)
     app.state.workspace = workspace
     app.state.writer = writer

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, select
 
-from accord.graph.account_lookup import AccountIndex
+from accord.graph.account_lookup import AccountLookup
 from accord.ingest.segment_jsonl import Call
 from accord.store.schema import groups, identities
 
@@ -23,11 +23,11 @@ _NOTHING: Known = (None, None, None)
 
 
 class IdentityStitcher:
-    """Flat caches of identities and groups over an `AccountIndex`."""
+    """Flat caches of identities and groups over an `AccountLookup`."""
 
     def __init__(
         self,
-        index: AccountIndex,
+        index: AccountLookup,
         known: dict[tuple[str, str], Known] | None = None,
         group_accounts: dict[str, str | None] | None = None,
     ) -> None:
@@ -40,7 +40,7 @@ class IdentityStitcher:
     @classmethod
     def load(cls, engine: Engine) -> IdentityStitcher:
         """Caches filled from the stored accounts, contacts, identities and groups."""
-        stitcher = cls(AccountIndex.load(engine))
+        stitcher = cls(AccountLookup.load(engine))
         stitcher.merge_stored(*read_identities(engine))
         return stitcher
 
