@@ -1,6 +1,7 @@
 """`accord import salesforce|hubspot|csv`: CRM exports and mapped CSVs into the workspace.
 
-After a successful import, stored contacts and leads are resolved to accounts. The summary
+After a successful import, stored contacts and leads are resolved to accounts, and events
+still without an account are attached where the graph now resolves them. The summary
 goes to stderr as a table, or to stdout as one JSON document with `--json`.
 """
 
@@ -15,6 +16,7 @@ import typer
 from rich.table import Table
 
 from accord.cli.context import err, workspace
+from accord.graph.event_links import attach_events
 from accord.graph.resolve import resolve_all
 from accord.ingest.csv_import import import_csv
 from accord.ingest.hubspot import import_hubspot
@@ -115,7 +117,8 @@ def csv_cmd(
     as_json: AsJson = False,
     no_progress: NoProgress = False,
 ) -> None:
-    """Import any CSV as accounts, contacts, leads, opportunities or intent via a column map."""
+    """Import any CSV via a column map: accounts, contacts, leads, opportunities, or an event
+    feed (intent, ads, usage, cs)."""
     options = _options(ctx, file, skip_bad_rows, rejects, encoding, no_progress)
     ws = workspace(ctx)
     report = import_csv(ws.engine, file, kind=kind, column_map=column_map, options=options)
@@ -124,10 +127,12 @@ def csv_cmd(
 
 def _finish(engine: Any, report: ImportReport, as_json: bool) -> None:
     resolved = resolve_all(engine)
+    attached = attach_events(engine)
     if as_json:
         document = {
             "import": dataclasses.asdict(report),
             "resolve": dataclasses.asdict(resolved),
+            "events_attached": attached,
         }
         typer.echo(json.dumps(document, default=str, indent=2))
         return
@@ -146,6 +151,6 @@ def _finish(engine: Any, report: ImportReport, as_json: bool) -> None:
         err.print(f"rejected rows written to {report.rejects_path}", highlight=False)
     err.print(
         f"resolved: {resolved.crm_links} CRM links kept, {resolved.resolved} matched, "
-        f"{resolved.unresolved} unresolved",
+        f"{resolved.unresolved} unresolved; {attached:,} waiting events attached to accounts",
         highlight=False,
     )

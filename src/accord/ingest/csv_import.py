@@ -1,27 +1,27 @@
 """`import_csv`: any CSV with a column map, for accounts, contacts, leads, opportunities or
-intent. Entity kinds are upserted keyed by the map's key under `csv:<source>`; intent rows
-become `events` of kind `intent`, deduplicated by a message id derived from the row.
+an event feed (intent, ads, usage, cs). Entity kinds are upserted keyed by the map's key
+under `csv:<source>`; feed rows become `events`, deduplicated by a message id derived from
+the row (see `event_feeds`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine
 
 from accord.errors import InputError
 from accord.ingest.column_map import ColumnMap, load_column_map
+from accord.ingest.event_feeds import feed_events
 from accord.ingest.fields import FieldSpec, parse_all
 from accord.ingest.kinds import KINDS, Kind
 from accord.ingest.options import ImportOptions, ImportReport
 from accord.ingest.reader import CsvFile, RowErrors
 from accord.ingest.records import Record, Ref, Target
-from accord.ingest.upsert import append_events, chunks, upsert
+from accord.ingest.upsert import append_events, upsert
 from accord.ingest.values import BadValue, to_date, to_datetime
-from accord.store.schema import account_domains
 
 
 def import_csv(
@@ -44,7 +44,8 @@ def import_csv(
             target = Target(spec.object, spec.table, cmap.system, spec.object, "csv")
             upsert(conn, target, [r for r in rows if isinstance(r, Record)])
         else:
-            events = _intent_events(conn, [r for r in rows if isinstance(r, dict)])
+            feed = [r for r in rows if isinstance(r, dict)]
+            events = feed_events(conn, spec.event_kind or spec.name, feed)
             fresh = append_events(conn, cmap.system, events)
             notes.append(f"{fresh} new {spec.event_kind} events, {len(events) - fresh} seen before")
     counts = {spec.object: len(rows)}
@@ -118,47 +119,3 @@ def _row(
         target = next(s.ref for s in specs.values() if s.column == column)
         values[column] = Ref(cmap.system, target or "", value)
     return Record(["|".join(key_parts)], values)
-
-
-def _message_id(row: dict[str, Any]) -> str:
-    subject = row.get("domain") or (row.get("company") or "").lower()
-    basis = f"intent\x1f{subject}\x1f{row['topic'].lower()}\x1f{row['date'].isoformat()}"
-    return "intent_" + hashlib.sha256(basis.encode()).hexdigest()[:32]
-
-
-def _intent_events(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Event rows for intent observations; a domain that names one account links it."""
-    accounts = _accounts_by_domain(conn, {_bare(r["domain"]) for r in rows if r.get("domain")})
-    events = []
-    for row in rows:
-        properties = {"topic": row["topic"], "score": row["score"]}
-        properties |= {k: row[k] for k in ("domain", "company") if row.get(k)}
-        events.append(
-            {
-                "message_id": _message_id(row),
-                "occurred_at": row["date"],
-                "kind": "intent",
-                "name": row["topic"],
-                "team": "marketing",
-                "account_id": accounts.get(_bare(row.get("domain") or "")),
-                "properties": properties,
-            }
-        )
-    return events
-
-
-def _bare(domain: str) -> str:
-    host = domain.strip().lower().split("://")[-1].split("/")[0]
-    return host.removeprefix("www.")
-
-
-def _accounts_by_domain(conn: Connection, domains: set[str]) -> dict[str, str]:
-    """domain -> account id, for domains exactly one account holds."""
-    owners: dict[str, set[str]] = {}
-    c = account_domains.c
-    for part in chunks(sorted(domains)):
-        for account, domain in conn.execute(
-            select(c.account_id, c.domain).where(c.domain.in_(part))
-        ):
-            owners.setdefault(domain, set()).add(account)
-    return {d: next(iter(a)) for d, a in owners.items() if len(a) == 1}

@@ -2,7 +2,7 @@
 
 A kind is either an entity kind (rows upserted into a table, keyed by the map's `key`) or
 an event kind (rows appended to `events`, deduplicated by a deterministic message id).
-New kinds (ads, usage, cs) are one more entry here plus, for events, a row builder.
+Event kinds (intent, ads, usage, cs) build their rows in `event_feeds`.
 """
 
 from __future__ import annotations
@@ -154,4 +154,74 @@ INTENT = Kind(
     any_of=("domain", "company"),
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (ACCOUNTS, CONTACTS, LEADS, OPPORTUNITIES, INTENT)}
+_SUBJECT = {
+    "domain": FieldSpec("domain", lower_text),
+    "company": text_field("company"),
+    "date": time_field("date"),
+}
+
+ADS = Kind(
+    "ads",
+    "ad",
+    None,
+    {
+        **_SUBJECT,
+        "platform": text_field("platform"),
+        "campaign": text_field("campaign"),
+        "creative": text_field("creative"),
+        "impressions": int_field("impressions"),
+        "clicks": int_field("clicks"),
+        "spend": float_field("spend"),
+    },
+    required=("date",),
+    default_keys=(),
+    event_kind="ad",
+    any_of=("domain", "company"),
+)
+
+USAGE = Kind(
+    "usage",
+    "usage",
+    None,
+    {
+        **_SUBJECT,
+        "email": FieldSpec("email", lower_text),
+        "user_id": text_field("user_id"),
+        "event": text_field("event"),
+        "feature": text_field("feature"),
+        "count": int_field("count"),
+        "active_users": int_field("active_users"),
+        "seats_used": int_field("seats_used"),
+        "seats_limit": int_field("seats_limit"),
+    },
+    required=("date",),
+    default_keys=(),
+    event_kind="usage",
+    any_of=("email", "user_id", "domain", "company"),
+)
+
+CS = Kind(
+    "cs",
+    "cs",
+    None,
+    {
+        **_SUBJECT,
+        "email": FieldSpec("email", lower_text),
+        "ticket_id": text_field("ticket_id"),
+        "event": text_field("event"),
+        "priority": text_field("priority"),
+        "status": text_field("status"),
+        "subject": text_field("subject"),
+        "channel": text_field("channel"),
+        "owner": text_field("owner"),
+    },
+    required=("date",),
+    default_keys=(),
+    event_kind="cs",
+    any_of=("email", "domain", "company"),
+)
+
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (ACCOUNTS, CONTACTS, LEADS, OPPORTUNITIES, INTENT, ADS, USAGE, CS)
+}
+EVENT_KINDS = tuple(k.name for k in KINDS.values() if k.table is None)
