@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,13 +11,14 @@ import orjson
 import typer
 
 from accord.cli.context import CliState, err, workspace
-from accord.errors import DefinitionError
+from accord.errors import DefinitionError, InputError
 from accord.scoring.compute import compute_and_store
 from accord.scoring.history import history
 from accord.scoring.library import load_library
 from accord.scoring.store import current_for
 from accord.scoring.versions import apply, load_definition, preview, rollback
 from accord.settings import load_settings
+from accord.yamlspec import parse_duration
 
 app = typer.Typer(help="Scores: fit, engagement, intent, health and buying stage, explained.")
 
@@ -192,16 +194,36 @@ def rollback_cmd(
     _say(f"{score} version {to_version} is active; {summary.history_rows} values changed.")
 
 
+def _duration(option: str, value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise InputError(f"{option} {value!r}: not a duration; write e.g. 180d or 26w") from None
+
+
 @app.command("train")
-def train_cmd(ctx: typer.Context, *, as_json: AsJson = False) -> None:
-    """Train the optional win model on won / churned outcomes; print holdout AUC and
-    calibration; store `model_win` next to the rule scores."""
+def train_cmd(
+    ctx: typer.Context,
+    *,
+    horizon: Annotated[
+        str,
+        typer.Option(
+            "--horizon",
+            help="Learn from outcomes decided within this span (e.g. 180d), using features "
+            "as they stood at its start.",
+        ),
+    ] = "180d",
+    as_json: AsJson = False,
+) -> None:
+    """Train the optional win model on won / churned outcomes, point in time; print holdout
+    AUC and calibration; store `model_win` next to the rule scores."""
     from accord.scoring.model import train
 
+    span = _duration("--horizon", horizon)
     defs = _definitions(ctx)
     ws = workspace(ctx)
     try:
-        report = train(ws.engine, defs)
+        report = train(ws.engine, defs, horizon=span)
     finally:
         ws.close()
     if as_json:
@@ -209,7 +231,8 @@ def train_cmd(ctx: typer.Context, *, as_json: AsJson = False) -> None:
         return
     sys.stdout.write(
         f"model_win: holdout AUC {report.auc:.3f} on {report.holdout} accounts "
-        f"(trained on {report.won} won, {report.lost} lost or churned)\n"
+        f"(trained on {report.won} won, {report.lost} lost or churned after "
+        f"{report.cutoff:%Y-%m-%d}, from features as of that day)\n"
     )
     sys.stdout.write("probability\taccounts\tpredicted\tobserved\n")
     for row in report.calibration:

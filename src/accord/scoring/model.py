@@ -1,17 +1,22 @@
 """An optional learned score: calibrated win probability from the account's own outcomes.
 
-Accounts with a won opportunity are positives; accounts that churned (a lost renewal, or
-lifecycle stage `churned`) or whose every closed opportunity was lost are negatives. The
-features are the rule scores' parts (fit, engagement, intent, health) as computed now. A
-logistic regression, calibrated with `CalibratedClassifierCV`, is judged on a stratified
-holdout (AUC and a calibration table) and its probability for every account is stored as
-score `model_win`, next to the rule scores, which it never replaces.
+Point in time, so the model never sees the future: the features are the rule scores' parts
+(fit, engagement, intent) as they stood at a cutoff `horizon` before now, computed from
+events up to the cutoff only; the labels are the outcomes decided after the cutoff. An
+account with a won opportunity closed in (cutoff, now] is a positive; one whose renewal was
+lost, or whose every opportunity closed in that span was lost, is a negative. Accounts
+decided before the cutoff (already customers or lost then) and accounts with no dated
+outcome stay out of training. Health is not a feature: it applies to customers only, so its
+presence would give the label away. A logistic regression, calibrated with
+`CalibratedClassifierCV`, is judged on a stratified holdout (AUC and a calibration table);
+it then scores every account on today's features, stored as score `model_win` next to the
+rule scores, which it never replaces.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -34,19 +39,23 @@ from accord.scoring.store import save_tables
 SCORE = "model_win"
 VERSION = 1
 MIN_PER_CLASS = 10
-FEATURE_SCORES = ("fit", "engagement", "intent", "health")
+FEATURE_SCORES = ("fit", "engagement", "intent")
+HORIZON = timedelta(days=180)
 BINS = 5
 SEED = 20250301
 
 _OUTCOMES = """
 SELECT acc.id AS account_id,
-  CASE WHEN lower(COALESCE(acc.lifecycle_stage, '')) = 'churned' OR o.churned THEN 0
-       WHEN o.won THEN 1 WHEN o.lost THEN 0 END AS y
+  CASE WHEN o.decided_before THEN NULL WHEN o.churned THEN 0 WHEN o.won THEN 1
+       WHEN o.lost THEN 0 END AS y
 FROM acc LEFT JOIN (
-  SELECT account_id, bool_or(COALESCE(is_won, FALSE)) AS won,
-         bool_or(type = 'renewal' AND is_closed AND NOT COALESCE(is_won, FALSE)) AS churned,
-         bool_and(NOT COALESCE(is_won, FALSE)) FILTER (WHERE is_closed) AS lost
-  FROM opps GROUP BY account_id) o ON o.account_id = acc.id
+  SELECT account_id,
+         bool_or(close_date <= $cutoff) AS decided_before,
+         bool_or(COALESCE(is_won, FALSE)) AS won,
+         bool_or(type = 'renewal' AND NOT COALESCE(is_won, FALSE)) AS churned,
+         bool_and(NOT COALESCE(is_won, FALSE)) AS lost
+  FROM opps WHERE is_closed AND close_date <= $today GROUP BY account_id) o
+  ON o.account_id = acc.id
 ORDER BY acc.id
 """
 
@@ -63,6 +72,7 @@ class TrainReport:
     features: list[str]
     scored: int
     trained_at: datetime
+    cutoff: datetime
     history_rows: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -78,6 +88,7 @@ class TrainReport:
             "scored": self.scored,
             "history_rows": self.history_rows,
             "trained_at": self.trained_at.isoformat(),
+            "features_as_of": self.cutoff.isoformat(),
         }
 
 
@@ -121,13 +132,14 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = BINS) -> list[di
     return out
 
 
-def _refuse(won: int, lost: int) -> None:
+def _refuse(won: int, lost: int, cutoff: datetime) -> None:
     if won >= MIN_PER_CLASS and lost >= MIN_PER_CLASS:
         return
     raise InputError(
-        f"scores train: {won} won and {lost} lost or churned accounts; at least "
-        f"{MIN_PER_CLASS} of each are needed to train and hold out; import opportunities "
-        "with their outcomes (closed won / lost) first"
+        f"scores train: {won} won and {lost} lost or churned accounts decided after "
+        f"{cutoff:%Y-%m-%d}; at least {MIN_PER_CLASS} of each are needed to train and hold "
+        "out; import opportunities with their outcomes (closed won / lost, close date) or "
+        "pass a longer --horizon"
     )
 
 
@@ -168,31 +180,49 @@ def _store(
         return save_tables(conn, con, {SCORE: "score_model_win"}, {SCORE: VERSION}, now)
 
 
-def train(engine: Engine, definitions_dir: Any = None, now: datetime | None = None) -> TrainReport:
-    """Train on the store's outcomes, report the holdout, store `model_win` for every account.
+def train(
+    engine: Engine,
+    definitions_dir: Any = None,
+    now: datetime | None = None,
+    horizon: timedelta = HORIZON,
+) -> TrainReport:
+    """Train on outcomes decided in the last `horizon` from features as they stood before,
+    report the holdout, store `model_win` for every account from today's features.
 
     Raises InputError when there are fewer than `MIN_PER_CLASS` outcomes of either kind.
     """
     now = now or datetime.now(UTC)
+    cutoff = now - horizon
     active = active_definitions(engine, definitions_dir)
     specs = {k: a.spec for k, a in active.items() if k in FEATURE_SCORES}
     con = connect()
     try:
         load_from_store(con, engine)
-        labels = con.execute(_OUTCOMES).fetchall()
+        params = {"cutoff": cutoff.date(), "today": now.date()}
+        labels = con.execute(_OUTCOMES, params).fetchall()
         known = np.array([y for _, y in labels if y is not None], dtype=int)
         won, lost = int(known.sum()), int(len(known) - known.sum())
-        _refuse(won, lost)
-        ids, x, names = features(con, compute_tables(con, specs, now))
+        _refuse(won, lost, cutoff)
+        _, x_then, names = features(con, compute_tables(con, specs, cutoff))
         mask = np.array([y is not None for _, y in labels])
-        model, auc, y_te, p_te = _fit(x[mask], known)
-        probs = model.predict_proba(x)[:, 1] if len(ids) else np.zeros(0)
+        model, auc, y_te, p_te = _fit(x_then[mask], known)
+        ids, x_now, _ = features(con, compute_tables(con, specs, now))
+        probs = model.predict_proba(x_now)[:, 1] if len(ids) else np.zeros(0)
         changed = _store(engine, con, ids, probs, auc, len(known), now)
     finally:
         con.close()
     return TrainReport(won=won, lost=lost, holdout=len(y_te), auc=round(auc, 4),
                        calibration=calibration_table(y_te, p_te), features=names,
-                       scored=len(ids), trained_at=now, history_rows=changed)  # fmt: skip
+                       scored=len(ids), trained_at=now, cutoff=cutoff,
+                       history_rows=changed)  # fmt: skip
 
 
-__all__ = ["MIN_PER_CLASS", "SCORE", "TrainReport", "calibration_table", "features", "train"]
+__all__ = [
+    "HORIZON",
+    "MIN_PER_CLASS",
+    "SCORE",
+    "TrainReport",
+    "calibration_table",
+    "features",
+    "train",
+]
