@@ -15,12 +15,13 @@ from sqlalchemy import Engine
 from accord.errors import InputError
 from accord.ingest.column_map import ColumnMap, load_column_map
 from accord.ingest.event_feeds import feed_events
+from accord.ingest.event_rows import append_events
 from accord.ingest.fields import FieldSpec, parse_all
 from accord.ingest.kinds import KINDS, Kind
 from accord.ingest.options import ImportOptions, ImportReport
 from accord.ingest.reader import CsvFile, RowErrors
 from accord.ingest.records import Record, Ref, Target
-from accord.ingest.upsert import append_events, upsert
+from accord.ingest.upsert import upsert
 from accord.ingest.values import BadValue, to_date, to_datetime
 
 

@@ -3,8 +3,8 @@
 Every row is one event. Its message id is derived from what identifies the observation
 (the subject, the date and the feed's own keys), so re-importing a feed adds nothing. The
 account is attached here when the row names it exactly: a stored contact's e-mail, or a
-domain (given, or the e-mail's) that exactly one account holds. Rows left unattached are resolved through the
-graph's matcher afterwards (`accord.graph.event_links.attach_events`).
+domain (given, or the e-mail's) that exactly one account holds. Rows left unattached are
+resolved through the graph's matcher afterwards (`accord.graph.event_links.attach_events`).
 """
 
 from __future__ import annotations

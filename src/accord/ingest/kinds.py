@@ -95,11 +95,20 @@ ACCOUNTS = Kind(
     default_keys=(("id",), ("domain",), ("name",)),
 )
 
+def contact_status(raw: Any) -> str:
+    """`Left`, ` INACTIVE ` -> `left`, `inactive`; an empty cell means active."""
+    return lower_text(raw) or "active"
+
+
 CONTACTS = Kind(
     "contacts",
     "contact",
     schema.contacts,
-    {**_PERSON, "account_id": link_field("account_id", "account")},
+    {
+        **_PERSON,
+        "account_id": link_field("account_id", "account"),
+        "status": FieldSpec("status", contact_status),
+    },
     required=(),
     default_keys=(("id",), ("email",)),
 )

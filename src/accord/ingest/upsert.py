@@ -1,4 +1,5 @@
-"""Idempotent bulk upserts keyed by `external_ids`; only changed rows are updated.
+"""Idempotent bulk upserts keyed by `external_ids`; only changed rows are updated (a
+contact's title or status change is also appended as events, see `crm_changes`).
 
 Ids are `stable_id(kind, system, object, key)` for new records, so a fresh database
 importing the same file assigns the same ids. Everything here is dialect-neutral Core:
@@ -14,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, String, Table, bindparam, select
 
+from accord.ingest.crm_changes import record_contact_changes
 from accord.ingest.records import Record, Ref, Target
 from accord.model.ids import stable_id
-from accord.store.schema import event_dedupe, events, external_ids
+from accord.store.schema import contacts, external_ids
 
 CHUNK = 500
 
@@ -162,7 +164,10 @@ def upsert(conn: Connection, target: Target, records: list[Record]) -> dict[str,
     existing = _existing(conn, table, list(folded))
     new = {i: r for i, r in folded.items() if i not in existing}
     _insert(conn, target, new, now)
-    _update(conn, table, {i: r for i, r in folded.items() if i in existing}, existing, now)
+    found = {i: r for i, r in folded.items() if i in existing}
+    changed = _update(conn, table, found, existing, now)
+    if table is contacts and changed:
+        record_contact_changes(conn, target.source, existing, changed, now)
     _register(conn, target, folded, ids)
     return ids
 
@@ -212,15 +217,19 @@ def _update(
     found: dict[str, Record],
     existing: dict[str, dict[str, Any]],
     now: datetime,
-) -> None:
+) -> dict[str, dict[str, Any]]:
+    """Write the changed columns of existing records; entity id -> its changes."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    changed: dict[str, dict[str, Any]] = {}
     for entity, record in found.items():
         changes = _changes(table, record, existing[entity])
         if changes:
+            changed[entity] = dict(changes)
             changes["updated_at"] = now
             groups.setdefault(tuple(sorted(changes)), []).append({"_id": entity, **changes})
     for rows in groups.values():
         conn.execute(table.update().where(table.c.id == bindparam("_id")), rows)
+    return changed
 
 
 def _register(
@@ -259,23 +268,4 @@ def _norm(value: Any) -> Any:
     return _utc(value) if isinstance(value, datetime) else value
 
 
-def append_events(conn: Connection, source: str, rows: list[dict[str, Any]]) -> int:
-    """Append events whose (source, message_id) is not in `event_dedupe`; returns new count."""
-    now = datetime.now(UTC)
-    unique = {r["message_id"]: r for r in rows}
-    seen: set[str] = set()
-    d = event_dedupe.c
-    for part in chunks(sorted(unique)):
-        query = select(d.message_id).where(d.source == source, d.message_id.in_(part))
-        seen.update(conn.scalars(query))
-    fresh = [r | {"source": source, "received_at": now} for m, r in unique.items() if m not in seen]
-    for part in chunks(fresh, 5000):
-        conn.execute(events.insert(), list(part))
-        conn.execute(
-            event_dedupe.insert(),
-            [{"source": source, "message_id": r["message_id"], "received_at": now} for r in part],
-        )
-    return len(fresh)
-
-
-__all__ = ["append_events", "insert_missing", "lookup_keys", "resolve_refs", "upsert"]
+__all__ = ["insert_missing", "lookup_keys", "resolve_refs", "upsert"]
