@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import Engine
 
 from accord.errors import InputError
-from accord.signals import batch_sql, state_checks
-from accord.signals.filters import property_columns
-from accord.signals.measures import Compiled, baseline_factor, compile_spec
+from accord.signals import batch_cols, batch_np, state_checks
+from accord.signals.batch_cols import SpecColumns
+from accord.signals.measures import Compiled, compile_spec
 from accord.signals.signal import Signal, build_signal, to_us
 from accord.signals.specs import BaselineCondition, LoadedSignal
 from accord.signals.store import save_signals
@@ -119,77 +120,117 @@ def load_store(con: duckdb.DuckDBPyConnection, engine: Engine) -> None:
     con.execute(EV_VIEW.format(raw="ev_raw", dims="dims_arrow"))
 
 
-def _evidence(c: Compiled, row: tuple[Any, ...]) -> dict[str, Any]:
-    events = list(row[-1])
-    w = c.spec.when
+def _window_evidence(c: Compiled, m: dict[str, Any], i: int) -> dict[str, Any]:
     x = c.extra
-    if c.mode == "first_seen":
-        return {"key": row[4], "events": events}
-    if c.mode == "state_change":
-        return {
-            "contact_id": row[5],
-            "property": c.value_path,
-            "from": row[6],
-            "to": row[4],
-            "events": events,
-        }
     if c.mode == "baseline":
-        rec, old = float(row[4]), float(row[5])
-        ratio = rec / max(old * baseline_factor(w), x["min_baseline"])  # type: ignore[arg-type]
+        rec, old = float(m["recent"][i]), float(m["old"][i])
+        ratio = rec / max(old * x["factor"], x["min_baseline"])
         ev = {"recent": rec, "baseline": old, "ratio": ratio, "threshold": x["at_least"]}
-        return {**ev, **x["ev"], "events": events}
+        return {**ev, **x["ev"]}
     if c.mode == "change":
-        rec, old = float(row[4]), float(row[5])
+        rec, old = float(m["recent"][i]), float(m["old"][i])
         bound = x["at_least"] if x["at_least"] is not None else x["at_most"]
-        ev = {"recent": rec, "previous": old, "change": (rec - old) / old, "threshold": bound}
-        return {**ev, **x["ev"], "events": events}
-    return {"value": row[4], "threshold": x["at_least"], **x["ev"], "events": events}
+        return {"recent": rec, "previous": old, "change": (rec - old) / old, "threshold": bound,
+                **x["ev"]}  # fmt: skip
+    return {"value": float(m["value"][i]), "threshold": x["at_least"], **x["ev"]}
 
 
-def _signal(c: Compiled, row: tuple[Any, ...]) -> Signal:
-    account, t, msg, rt = row[0], int(row[1]), row[2], row[3]
-    return build_signal(
-        c.loaded,
-        account_id=account,
-        key=msg,
-        observed_us=t,
-        received_us=int(rt) if rt is not None else None,
-        evidence=_evidence(c, row),
+def _materialise(table: pa.Table, fired: batch_np.Fired, cols: SpecColumns) -> list[Signal]:
+    """Signals of one definition's fired rows, reading text columns for those rows only."""
+    c = fired.c
+    rows = pa.array(fired.rows, pa.int64())
+    if len(rows) == 0:
+        return []
+    take = table.select(["account_id", "msg", "t", "rt"]).take(rows).to_pydict()
+    events = table.column("msg").take(pa.array(fired.ev_pos, pa.int64())).to_pylist()
+    cut = fired.ev_cut.tolist()
+    measures = {k: v.tolist() for k, v in fired.measures.items()}
+    texts = {role: table.column(name).take(rows).to_pylist() for role, name in cols.texts.items()}
+    before: list[Any] = []
+    if c.mode == "state_change":
+        prev = fired.measures["prev"]
+        found = pa.array(np.maximum(prev, 0), pa.int64())
+        before = table.column(cols.texts["value"]).take(found).to_pylist()
+        before = [b if p >= 0 else None for b, p in zip(before, prev.tolist(), strict=True)]
+    out = []
+    for i, (account, msg, t, rt) in enumerate(
+        zip(take["account_id"], take["msg"], take["t"], take["rt"], strict=True)
+    ):
+        kept = events[cut[i] : cut[i + 1]]
+        if c.mode == "first_seen":
+            ev: dict[str, Any] = {"key": texts["key"][i], "events": kept}
+        elif c.mode == "state_change":
+            ev = {"contact_id": texts["contact"][i], "property": c.value_path,
+                  "from": before[i], "to": texts["value"][i], "events": kept}  # fmt: skip
+        else:
+            ev = {**_window_evidence(c, measures, i), "events": kept}
+        out.append(
+            build_signal(
+                c.loaded,
+                account_id=account,
+                key=msg,
+                observed_us=int(t),
+                received_us=int(rt) if rt is not None else None,
+                evidence=ev,
+            )
+        )
+    return out
+
+
+def evaluate_fired(
+    con: duckdb.DuckDBPyConnection, specs: Sequence[LoadedSignal], *, since_us: int | None = None
+) -> tuple[pa.Table, list[batch_np.Fired], list[SpecColumns]]:
+    """Every event-driven definition over the `ev` relation already defined on `con`, as
+    fired positions in the sorted relation (no Python objects per signal yet)."""
+    compiled = [compile_spec(i, s) for i, s in enumerate(specs) if not s.spec.is_state]
+    if not compiled:
+        return pa.table({}), [], []
+    relation = "ev_dims" if any(c.needs_dims for c in compiled) else "ev"
+    query, cols = batch_cols.coded_relation(relation, compiled)
+    table = con.sql(query).to_arrow_table()
+    order = _sort_order(con, table)
+    arrays: batch_np.Arrays = {
+        name: table.column(name).to_numpy()[order]
+        for name in table.column_names
+        if name in ("a", "t") or name[0] in "mkv"
+    }
+    fired = batch_np.evaluate(arrays, compiled, cols, since_us)
+    for f in fired:  # positions in the sorted order -> rows of `table`
+        f.rows, f.ev_pos = order[f.rows], order[f.ev_pos]
+        if "prev" in f.measures:
+            prev = np.asarray(f.measures["prev"], np.int64)
+            f.measures["prev"] = np.where(prev >= 0, order[np.maximum(prev, 0)], -1)
+    return table, fired, cols
+
+
+def _sort_order(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Any:
+    """Row numbers of `table` in (account hash, t, ord) order (sorted in DuckDB)."""
+    keys = table.select(["a", "t", "ord"]).append_column(
+        "i", pa.array(np.arange(table.num_rows, dtype=np.int64))
     )
+    con.register("ev_keys", keys)
+    try:
+        got = con.sql("SELECT i FROM ev_keys ORDER BY a, t, ord").to_arrow_table()
+    finally:
+        con.unregister("ev_keys")
+    return got.column("i").to_numpy()
+
+
+def materialise(
+    table: pa.Table, fired: list[batch_np.Fired], cols: list[SpecColumns]
+) -> list[Signal]:
+    """The `Signal` objects of fired rows, in definition order, each by time."""
+    out: list[Signal] = []
+    for f, sc in zip(fired, cols, strict=True):
+        out += _materialise(table, f, sc)
+    return out
 
 
 def evaluate_relation(
     con: duckdb.DuckDBPyConnection, specs: Sequence[LoadedSignal], *, since_us: int | None = None
 ) -> list[Signal]:
     """Every event-driven definition over the `ev` relation already defined on `con`."""
-    compiled = [compile_spec(i, s) for i, s in enumerate(specs) if not s.spec.is_state]
-    if not compiled:
-        return []
-    relation = "ev_dims" if any(c.needs_dims for c in compiled) else "ev"
-    make, columns = batch_sql.extract(relation, batch_sql.property_paths(compiled))
-    con.execute(make)
-    out: list[Signal] = []
-    try:
-        with property_columns(columns):
-            for c in compiled:
-                out += _evaluate_one(con, c, since_us)
-    finally:
-        con.execute("DROP TABLE IF EXISTS evx")
-    return out
-
-
-def _evaluate_one(
-    con: duckdb.DuckDBPyConnection, c: Compiled, since_us: int | None
-) -> list[Signal]:
-    n = str(c.idx)
-    try:
-        for stmt in batch_sql.statements(c, n, "evx"):
-            con.execute(stmt)
-        rows = con.execute(batch_sql.result(c, n, since_us)).fetchall()
-    finally:
-        for stmt in batch_sql.cleanup(n):
-            con.execute(stmt)
-    return [_signal(c, r) for r in rows]
+    return materialise(*evaluate_fired(con, specs, since_us=since_us))
 
 
 def since_moment(since: timedelta | datetime | str | None, now: datetime) -> datetime | None:

@@ -65,6 +65,13 @@ def prop(props: Mapping[str, Any], path: str) -> Any:
     return cur
 
 
+def prop_getter(path: str) -> Callable[[Mapping[str, Any]], Any]:
+    """`prop(props, path)` for one path, with the common top-level case a dict lookup."""
+    if "." not in path:
+        return lambda props: props.get(path)
+    return lambda props: prop(props, path)
+
+
 def as_text(value: Any) -> str | None:
     """A property value as the text both engines compare."""
     if value is None or isinstance(value, str):
@@ -78,7 +85,10 @@ def as_text(value: Any) -> str | None:
 
 def as_number(value: Any) -> float | None:
     """A property value as a number, or None when it is not one."""
-    if value is None or isinstance(value, bool):
+    kind = type(value)
+    if kind is int or kind is float:
+        return float(value)
+    if value is None or kind is bool:
         return None
     if isinstance(value, int | float):
         return float(value)
@@ -152,7 +162,11 @@ def _prop_check(path: str, test: PropertyTest) -> Callable[[Mapping[str, Any]], 
     if test.at_most is not None:
         hi = test.at_most
         checks.append(lambda v: (n := as_number(v)) is not None and n <= hi)
-    return lambda props: all(c(prop(props, path)) for c in checks)
+    get = prop_getter(path)
+    if len(checks) == 1:
+        only = checks[0]
+        return lambda props: only(get(props))
+    return lambda props: all(c(get(props)) for c in checks)
 
 
 def compile_python(f: EventFilter, *, routed_by_name: bool = False) -> Predicate | None:
@@ -169,13 +183,14 @@ def compile_python(f: EventFilter, *, routed_by_name: bool = False) -> Predicate
         checks.append(lambda r, p, d: r.get("team") in teams)
     if f.path_glob is not None:
         path_ok = _matcher(as_list(f.path_glob))
-        checks.append(lambda r, p, d: path_ok(as_text(p.get("path"))))
+        checks.append(lambda r, p, d: path_ok(as_text(p.get("path"))))  # top-level `path`
     for path, test in f.properties.items():
         check = _prop_check(path, test)
         checks.append(lambda r, p, d, check=check: check(p))  # type: ignore[misc]
     if f.ratio is not None:
-        num, den, lo = f.ratio.numerator, f.ratio.denominator, f.ratio.at_least
-        checks.append(lambda r, p, d: _ratio(p, num, den, lo))
+        num, den = prop_getter(f.ratio.numerator), prop_getter(f.ratio.denominator)
+        lo = f.ratio.at_least
+        checks.append(lambda r, p, d: _ratio(num(p), den(p), lo))
     if f.contact_seniority is not None:
         sen = frozenset(f.contact_seniority)
         checks.append(lambda r, p, d: d[0] in sen)
@@ -189,8 +204,10 @@ def compile_python(f: EventFilter, *, routed_by_name: bool = False) -> Predicate
     return lambda r, p, d: all(c(r, p, d) for c in checks)
 
 
-def _ratio(props: Mapping[str, Any], num: str, den: str, lo: float) -> bool:
-    n, d = as_number(prop(props, num)), as_number(prop(props, den))
+def _ratio(num: Any, den: Any, lo: float) -> bool:
+    if num is None or den is None:
+        return False
+    n, d = as_number(num), as_number(den)
     return n is not None and d is not None and d > 0 and n / d >= lo
 
 

@@ -24,18 +24,31 @@ from accord.store.schema import contacts
 
 _NO_DIMS: Dims = (None, None)
 _NO_PROPS: Mapping[str, Any] = {}
+_NONE: list[Signal] = []  # returned for "nothing fired"; callers get a fresh list
 
 _ROUTE_LIMIT = 100_000
 _Route = tuple[tuple[Compiled, ...], bool, bool]
 
 
+class _Slots:
+    """One account's window states, by definition position, and which changed since the
+    last flush (bit i for definition i)."""
+
+    __slots__ = ("dirty", "states")
+
+    def __init__(self, n: int) -> None:
+        self.states: list[AccountState | None] = [None] * n
+        self.dirty = 0
+
+
 class SignalEngine:
-    """`on_event(row)` for the ingest path; `process` + `flush` to batch the commits.
+    """`on_event(row)` for the ingest path; `process` + `flush` to batch the commits;
+    `replay` to rebuild window state from history without building signals.
 
     Definitions are routed by the event's (kind, name): a definition whose kind or name
     filter rejects the pair costs nothing for such events. State is one flat object per
-    (definition, account); evidence is built only when a threshold is crossed outside the
-    cooldown; writes are batched until `flush`.
+    (definition, account), held per account; evidence is built only when a threshold is
+    crossed outside the cooldown; writes are batched until `flush`.
     """
 
     def __init__(
@@ -48,8 +61,12 @@ class SignalEngine:
         self.engine = engine
         self.specs = list(specs)
         self.compiled = [compile_spec(i, s) for i, s in enumerate(specs) if not s.spec.is_state]
+        for pos, c in enumerate(self.compiled):
+            c.pos = pos
         self._idx = {c.idx: c for c in self.compiled}
         self._routes: dict[tuple[str, Any], _Route] = {}
+        self._accounts: dict[str, _Slots] = {}
+        self._dirty: set[str] = set()  # accounts with a state changed since the last flush
         self._pending: list[Signal] = []
         self._dims: dict[str, Dims] = dict(contact_dims or {})
         if engine is not None:
@@ -60,7 +77,12 @@ class SignalEngine:
     @property
     def states(self) -> dict[tuple[int, str], AccountState]:
         """Every window state by (definition index, account)."""
-        return {(c.idx, a): st for c in self.compiled for a, st in c.states.items()}
+        return {
+            (c.idx, a): st
+            for a, slots in self._accounts.items()
+            for c, st in zip(self.compiled, slots.states, strict=True)
+            if st is not None
+        }
 
     # --- evaluation ------------------------------------------------------------------------
 
@@ -78,41 +100,69 @@ class SignalEngine:
             self._routes[(kind, name)] = route
         return route
 
-    def process(self, row: Mapping[str, Any]) -> list[Signal]:
-        """Update state with one event and return the signals it fires (not yet saved)."""
+    def _step(self, row: Mapping[str, Any], emit: bool) -> list[Signal] | int:
+        """Update state with one event: its signals when `emit`, else how many crossed."""
         kind, name = row["kind"], row.get("name")
         route = self._routes.get((kind, name))
         if route is None:
             route = self._route(kind, name)
         cands = route[0]
         if not cands:
-            return []
+            return _NONE if emit else 0
         account = row.get("account_id")
         if not account:
-            return []
+            return _NONE if emit else 0
         props = parse_properties(row.get("properties")) if route[1] else _NO_PROPS
         dims = self._contact_dims(row) if route[2] else _NO_DIMS
         t = row["occurred_at"]
         if type(t) is not int:
             t = to_us(t)
+        slots = self._accounts.get(account)
+        if slots is None:
+            slots = self._accounts[account] = _Slots(len(self.compiled))
+            self._dirty.add(account)
+        elif not slots.dirty:
+            self._dirty.add(account)
+        states = slots.states
         out: list[Signal] | None = None
+        crossed = 0
         for c in cands:
             pred = c.pred
             if pred is not None and not pred(row, props, dims):
                 continue
-            st = c.states.get(account)
+            i = c.pos
+            st = states[i]
             if st is None:
-                st = c.states[account] = c.new_state()
-            c.dirty.add(account)
+                st = states[i] = c.new_state()
+            slots.dirty |= 1 << i
             evidence = c.fn(c, st, t, row, props, dims)
-            if evidence is not None:
-                if out is None:
-                    out = []
-                out.append(c.fire(st, account, t, row, evidence))
+            if evidence is None:
+                continue
+            if not emit:
+                crossed += 1
+                if c.cooldown_us:
+                    st.cool = t + c.cooldown_us
+                continue
+            if out is None:
+                out = []
+            out.append(c.fire(st, account, t, row, evidence))
+        if not emit:
+            return crossed
         if out is None:
-            return []
+            return _NONE
         self._pending.extend(out)
         return out
+
+    def process(self, row: Mapping[str, Any]) -> list[Signal]:
+        """Update state with one event and return the signals it fires (not yet saved)."""
+        out = self._step(row, True)
+        return [] if out is _NONE else out  # type: ignore[return-value]
+
+    def replay(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Rebuild window state (cooldowns included) from events in order, building no
+        signals: they were stored when the events first came. Returns the crossings seen."""
+        step = self._step
+        return sum(step(row, False) for row in rows)  # type: ignore[misc]
 
     def process_many(self, rows: Iterable[Mapping[str, Any]]) -> list[Signal]:
         out: list[Signal] = []
@@ -159,28 +209,42 @@ class SignalEngine:
     def dirty_rows(self) -> list[dict[str, Any]]:
         """`signal_state` rows for the states changed since the last flush."""
         rows = []
-        for c in self.compiled:
-            sid, fp, states = c.spec.id, c.fingerprint, c.states
-            rows += [
-                {"signal_id": sid, "account_id": a, "fingerprint": fp, "state": states[a].dumps()}
-                for a in c.dirty
-            ]
+        for a in self._dirty:
+            slots = self._accounts[a]
+            mask = slots.dirty
+            if not mask:
+                continue
+            for i, st in enumerate(slots.states):
+                if mask >> i & 1 and st is not None:
+                    c = self.compiled[i]
+                    rows.append(
+                        {
+                            "signal_id": c.spec.id,
+                            "account_id": a,
+                            "fingerprint": c.fingerprint,
+                            "state": st.dumps(),
+                        }
+                    )
         return rows
 
     def _clean(self) -> None:
-        for c in self.compiled:
-            c.dirty.clear()
+        for a in self._dirty:
+            self._accounts[a].dirty = 0
+        self._dirty.clear()
         self._pending.clear()
 
     def compiled_by_idx(self, idx: int) -> Compiled:
         return self._idx[idx]
 
     def _load(self, engine: Engine) -> None:
-        by_id = {c.spec.id: c for c in self.compiled}
+        by_id = {c.spec.id: (i, c) for i, c in enumerate(self.compiled)}
         fps = {c.spec.id: c.fingerprint for c in self.compiled}
         for signal_id, account, text in load_states(engine, fps):
-            c = by_id[signal_id]
-            c.states[account] = AccountState.loads(text, counts=c.mode == "distinct")
+            i, c = by_id[signal_id]
+            slots = self._accounts.get(account)
+            if slots is None:
+                slots = self._accounts[account] = _Slots(len(self.compiled))
+            slots.states[i] = AccountState.loads(text, counts=c.mode == "distinct")
 
     def _load_dims(self, engine: Engine) -> None:
         q = select(contacts.c.id, contacts.c.seniority, contacts.c.department)

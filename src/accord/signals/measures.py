@@ -1,7 +1,7 @@
 """One compiled definition for the incremental engine: filter, measure step and firing.
 
 The window of an event at time t is (t - window, t]; a baseline or previous window is
-(t - window - baseline, t - window]. Both engines share these definitions (see batch_sql).
+(t - window - baseline, t - window]. Both engines share these definitions (see batch_np).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from accord.signals.filters import (
     name_matcher,
     needs_dims,
     needs_properties,
-    prop,
+    prop_getter,
 )
 from accord.signals.signal import Signal, build_signal, to_us
 from accord.signals.specs import (
@@ -74,8 +74,8 @@ def key_getter(key: str) -> Callable[[Mapping[str, Any], Mapping[str, Any], Dims
         return lambda r, p, d: d[0]
     if key == "contact.department":
         return lambda r, p, d: d[1]
-    path = key.removeprefix("properties.")
-    return lambda r, p, d: as_text(prop(p, path))
+    get = prop_getter(key.removeprefix("properties."))
+    return lambda r, p, d: as_text(get(p))
 
 
 @dataclass(eq=False)
@@ -100,9 +100,11 @@ class Compiled:
     distinct_path: str | None = None
     allowed: frozenset[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    at_least: float = 0.0
+    value_of: Callable[[Mapping[str, Any]], Any] | None = field(default=None, repr=False)
+    distinct_of: Callable[[Mapping[str, Any]], Any] | None = field(default=None, repr=False)
     fn: Callable[..., Any] = field(default=lambda *a: None, repr=False)
-    states: dict[str, AccountState] = field(default_factory=dict, repr=False)
-    dirty: set[str] = field(default_factory=set, repr=False)
+    pos: int = 0  # position among the engine's event-driven definitions
 
     @property
     def spec(self) -> SignalSpec:
@@ -122,11 +124,8 @@ class Compiled:
         self, st: AccountState, account: str, t: int, row: Mapping[str, Any],
         props: Mapping[str, Any], dims: Dims,
     ) -> Signal | None:  # fmt: skip
-        """Add one matching event; return the signal when the threshold is crossed.
-
-        Step functions return evidence only for a crossing outside the cooldown, so the
-        evidence of a suppressed crossing is never built.
-        """
+        """Add one matching event; return the signal when the threshold is crossed outside
+        the cooldown (evidence is built only then)."""
         evidence = self.fn(self, st, t, row, props, dims)
         if evidence is None:
             return None
@@ -134,11 +133,13 @@ class Compiled:
 
     def fire(
         self, st: AccountState, account: str, t: int, row: Mapping[str, Any],
-        evidence: dict[str, Any],
+        evidence: dict[str, Any] | bool,
     ) -> Signal:  # fmt: skip
         """The signal of a crossing; starts the cooldown."""
         if self.cooldown_us:
             st.cool = t + self.cooldown_us
+        if evidence is True:
+            evidence = window_evidence(self, st)
         received = row.get("received_at")
         return build_signal(
             self.loaded,
@@ -146,46 +147,102 @@ class Compiled:
             key=row["message_id"],
             observed_us=t,
             received_us=to_us(received) if received is not None else None,
-            evidence=evidence,
+            evidence=evidence,  # type: ignore[arg-type]
         )
 
 
 def _value(c: Compiled, props: Mapping[str, Any]) -> float:
-    if c.value_path is None:
+    if c.value_of is None:
         return 1.0
-    n = as_number(prop(props, c.value_path))
+    n = as_number(c.value_of(props))
     return 0.0 if n is None else n
 
 
+def _cooling(st: AccountState, t: int) -> bool:
+    return st.cool is not None and t < st.cool
+
+
+# Step functions add one matching event to the state and return None (no crossing, or a
+# crossing inside the cooldown), True (a crossing whose evidence `window_evidence` reads
+# from the state) or the evidence itself when the state no longer holds it.
+
+
 def _step_count(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
+    rec = st.recent
+    if rec and rec[0][0] <= t - c.window_us:
+        st.evict(t - c.window_us)
+    rec.append((t, row["message_id"], row.get("contact_id") or None, 1.0))
+    st.rsum += 1.0
+    if len(rec) < c.at_least or (st.cool is not None and t < st.cool):
+        return None
+    return True
+
+
+def _contact(c: Compiled, row: Any, props: Any) -> str | None:
+    if c.distinct_of is None:
+        return row.get("contact_id") or None
+    return as_text(c.distinct_of(props))
+
+
+def _step_distinct(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
     if st.recent and st.recent[0][0] <= t - c.window_us:
         st.evict(t - c.window_us)
-    mode = c.mode
-    if c.distinct_path is None:
-        contact = row.get("contact_id") or None
-    else:
-        contact = as_text(prop(props, c.distinct_path))
-    if mode == "distinct":
-        if contact is not None:
-            st.add((t, row["message_id"], contact, 0.0))
-        value = float(len(st.counts))  # type: ignore[arg-type]
-    elif mode == "new_contact":
-        if contact is not None and contact not in st.seen:  # type: ignore[operator]
-            st.seen.add(contact)  # type: ignore[union-attr]
-            st.add((t, row["message_id"], contact, 0.0))
-        value = float(len(st.recent))
-    elif mode == "count":
-        st.add((t, row["message_id"], contact, 1.0))
-        value = float(len(st.recent))
-    else:
-        st.add((t, row["message_id"], contact, _value(c, props)))
-        value = st.rsum
-    if value < c.extra["at_least"] or (st.cool is not None and t < st.cool):
+    contact = _contact(c, row, props)
+    if contact is not None:
+        st.recent.append((t, row["message_id"], contact, 0.0))
+        counts = st.counts
+        counts[contact] = counts.get(contact, 0) + 1  # type: ignore[index, union-attr]
+    if len(st.counts) < c.at_least or _cooling(st, t):  # type: ignore[arg-type]
         return None
+    return True
+
+
+def _step_new(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
+    if st.recent and st.recent[0][0] <= t - c.window_us:
+        st.evict(t - c.window_us)
+    contact = _contact(c, row, props)
+    if contact is not None and contact not in st.seen:  # type: ignore[operator]
+        st.seen.add(contact)  # type: ignore[union-attr]
+        st.recent.append((t, row["message_id"], contact, 0.0))
+    if len(st.recent) < c.at_least or _cooling(st, t):
+        return None
+    return True
+
+
+def _step_sum(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
+    if st.recent and st.recent[0][0] <= t - c.window_us:
+        st.evict(t - c.window_us)
+    st.add((t, row["message_id"], row.get("contact_id") or None, _value(c, props)))
+    if st.rsum < c.at_least or _cooling(st, t):
+        return None
+    return True
+
+
+def window_value(c: Compiled, st: AccountState) -> float:
+    """The measured value of a count, distinct, new-contact or sum window."""
+    if c.mode == "distinct":
+        return float(len(st.counts))  # type: ignore[arg-type]
+    if c.mode == "sum":
+        return st.rsum
+    return float(len(st.recent))
+
+
+def window_evidence(c: Compiled, st: AccountState) -> dict[str, Any]:
+    """The evidence of a crossing, read from the state the crossing event left."""
+    x = c.extra
+    if c.mode in ("baseline", "change"):
+        recent, older = st.rsum, st.osum
+        if c.mode == "baseline":
+            ratio = recent / max(older * x["factor"], x["min_baseline"])
+            ev = {"recent": recent, "baseline": older, "ratio": ratio, "threshold": x["at_least"]}
+        else:
+            ev = {"recent": recent, "previous": older, "change": (recent - older) / older}
+            ev["threshold"] = x["at_least"] if x["at_least"] is not None else x["at_most"]
+        return {**ev, **x["ev"], "events": st.latest(c.keep)}
     return {
-        "value": value,
-        "threshold": c.extra["at_least"],
-        **c.extra["ev"],
+        "value": window_value(c, st),
+        "threshold": x["at_least"],
+        **x["ev"],
         "events": st.latest(c.keep),
     }
 
@@ -198,10 +255,8 @@ def _step_relative(c: Compiled, st: AccountState, t: int, row: Any, props: Any, 
     if c.mode == "baseline":
         if recent < x["min_count"]:
             return None
-        ratio = recent / max(older * x["factor"], x["min_baseline"])
-        if ratio < x["at_least"] or (st.cool is not None and t < st.cool):
+        if recent / max(older * x["factor"], x["min_baseline"]) < x["at_least"]:
             return None
-        ev = {"recent": recent, "baseline": older, "ratio": ratio, "threshold": x["at_least"]}
     else:
         if older < x["min_previous"]:
             return None
@@ -210,11 +265,7 @@ def _step_relative(c: Compiled, st: AccountState, t: int, row: Any, props: Any, 
             x["at_most"] is not None and change > x["at_most"]
         ):
             return None
-        if st.cool is not None and t < st.cool:
-            return None
-        ev = {"recent": recent, "previous": older, "change": change}
-        ev["threshold"] = x["at_least"] if x["at_least"] is not None else x["at_most"]
-    return {**ev, **x["ev"], "events": st.latest(c.keep)}
+    return None if _cooling(st, t) else True
 
 
 def _step_first(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
@@ -229,7 +280,7 @@ def _step_first(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dim
 
 def _step_state(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
     contact = row.get("contact_id")
-    value = as_text(prop(props, c.value_path)) if c.value_path else None
+    value = as_text(c.value_of(props)) if c.value_of is not None else None
     if not contact or value is None:
         return None
     last = st.last.get(contact)  # type: ignore[union-attr]
@@ -248,9 +299,9 @@ def _step_state(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dim
 
 _STEPS: dict[str, Callable[..., Any]] = {
     "count": _step_count,
-    "distinct": _step_count,
-    "new_contact": _step_count,
-    "sum": _step_count,
+    "distinct": _step_distinct,
+    "new_contact": _step_new,
+    "sum": _step_sum,
     "baseline": _step_relative,
     "change": _step_relative,
     "first_seen": _step_first,
@@ -277,6 +328,12 @@ def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
     )
     _fill(c, w)
     c.fn = _STEPS[c.mode]
+    if c.value_path is not None:
+        c.value_of = prop_getter(c.value_path)
+    if c.distinct_path is not None:
+        c.distinct_of = prop_getter(c.distinct_path)
+    if c.mode == "state_change":
+        c.pred = _with_value(c.pred, prop_getter(c.value_path or ""))
     c.needs_props = (
         needs_properties(f)
         or c.value_path is not None
@@ -286,12 +343,21 @@ def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
     return c
 
 
+def _with_value(pred: Predicate | None, get: Callable[[Mapping[str, Any]], Any]) -> Predicate:
+    """A state-change filter that also asks for a contact and a value: other events leave
+    the state as it is, so they need not touch it."""
+    if pred is None:
+        return lambda r, p, d: bool(r.get("contact_id")) and get(p) is not None
+    return lambda r, p, d: bool(r.get("contact_id")) and get(p) is not None and pred(r, p, d)
+
+
 def _fill(c: Compiled, w: Any) -> None:
     if isinstance(w, CountCondition | SumCondition):
         c.window_us = _us(w.window)
         c.value_path = w.property if isinstance(w, SumCondition) else None
         if isinstance(w, CountCondition) and w.distinct == "property":
             c.distinct_path = w.property
+        c.at_least = float(w.at_least)
         c.extra = {"at_least": w.at_least, "ev": {"window": format_duration(w.window)}}
     elif isinstance(w, BaselineCondition | ChangeCondition):
         c.window_us = _us(w.window)

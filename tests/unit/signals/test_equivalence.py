@@ -134,3 +134,19 @@ def test_incremental_equals_batch_on_a_dense_stream(workspace: Workspace) -> Non
     fired = SignalEngine(None, SPECS, contact_dims=PEOPLE).process_many(rows)
     assert {s.type for s in fired} == {s.id for s in SPECS}
     _check(workspace, rows)
+
+
+def test_batch_equals_incremental_when_accounts_span_several_key_chunks(
+    sqlite_workspace: Workspace, monkeypatch: Any
+) -> None:
+    """Histories too long for one 62-bit key range are evaluated a few accounts at a time."""
+    from accord.signals import batch_np
+
+    monkeypatch.setattr(batch_np, "_KEY_LIMIT", 2 * 10**11)  # a day and the look-backs: one account
+    rows = _rows(
+        [{"minute": m * 7 % 1440, "kind": "track", "name": "a1", "account": f"acc_{m % 3}",
+          "contact": f"c{m % 5}", "props": {"topic": "xyzw"[m % 4], "value": m % 6,
+          "title": ["CTO", "CEO"][m % 2]}, "lag_s": 0} for m in range(300)]
+    )  # fmt: skip
+    _setup(sqlite_workspace)
+    _check(sqlite_workspace, rows)

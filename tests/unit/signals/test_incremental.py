@@ -121,3 +121,13 @@ def test_signals_cli_runs_lists_and_explains(sqlite_workspace: Workspace) -> Non
     assert "high_intent_pages.yaml:1" in shown.stdout
     missing = runner.invoke(app, [*base, "signals", "explain", "sig_nope"])
     assert missing.exit_code == 1
+
+
+def test_replay_rebuilds_the_state_process_would_leave() -> None:
+    rows = _stream(80)
+    expected = SignalEngine(None, [HOURLY, NEW]).process_many(rows)
+    rebuilt = SignalEngine(None, [HOURLY, NEW])
+    crossings = rebuilt.replay(rows[:50])
+    assert crossings == sum(1 for s in expected if s.observed_at <= rows[49]["occurred_at"])
+    later = rebuilt.process_many(rows[50:])
+    assert later == [s for s in expected if s.observed_at > rows[49]["occurred_at"]]
