@@ -9,8 +9,8 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator
-from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,10 +28,11 @@ from accord.ingest.event_catalogue import load_catalogue
 from accord.realtime.consumer import Consumer
 from accord.realtime.gcwatch import GcWatch
 from accord.signals import load_library
-from accord.store.events import GroupCommitWriter, WriteRequest
+from accord.store.group_commit import GroupCommitWriter
 from accord.workspace import Workspace, open_workspace
 
 REFRESH_SECONDS = 5.0
+CONSUMER_GAP_SECONDS = 0.01  # at most one signal-consumer step per 10 ms under load
 # The writer thread gives up the GIL around every database call; with the default 5 ms
 # switch interval each hand-back waits behind the busy event loop and a commit takes ~15 ms.
 GIL_SWITCH_SECONDS = 0.0002
@@ -67,10 +68,27 @@ class WakingWriter(GroupCommitWriter):
         super().__init__(engine)
         self.wake = wake
 
-    def submit(self, request: WriteRequest) -> Future[int]:
-        future = super().submit(request)
-        future.add_done_callback(lambda _: self.wake.set())
-        return future
+    def on_commit(self) -> None:
+        self.wake.set()
+
+
+class PacedWake(threading.Event):
+    """A wake-up event that returns from `wait` no sooner than `gap` seconds after it last
+    did: under load the consumer then takes one step per `gap` over everything committed
+    meanwhile (each step has a fixed cost), while an idle consumer still wakes at once."""
+
+    def __init__(self, gap: float) -> None:
+        super().__init__()
+        self.gap = gap
+        self._last = 0.0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        pause = self._last + self.gap - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        woken = super().wait(timeout)
+        self._last = time.monotonic()
+        return woken
 
 
 def _start_consumer(consumer: Consumer) -> None:
@@ -85,7 +103,7 @@ def create_app(workspace: Workspace, *, consumer: bool = True) -> FastAPI:
     consumer in a thread (leave it to `accord worker` with False)."""
     engine = workspace.engine
     keys = WriteKeys(engine)
-    wake = threading.Event()
+    wake = PacedWake(CONSUMER_GAP_SECONDS)
     writer = WakingWriter(engine, wake)
     gc_watch = GcWatch()
     signals: Consumer | None = None

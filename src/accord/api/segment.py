@@ -31,7 +31,8 @@ from accord.ingest.segment_jsonl import (
     parse_time,
     to_row,
 )
-from accord.store.events import GroupCommitWriter, StoreWriteError, WriteRequest, utc_text
+from accord.store.events import utc_text
+from accord.store.group_commit import GroupCommitWriter, StoreWriteError, WriteRequest
 
 MAX_BATCH_BYTES = 500 * 1024
 _OK = b'{"success":true}'
@@ -74,24 +75,39 @@ def _headers(scope: dict[str, Any]) -> tuple[int | None, bool, str | None]:
     return length, gzipped, auth
 
 
-async def _read_capped(
-    receive: Receive, length: int | None, gzipped: bool, cap: int, what: str
-) -> bytes:
-    too_big = PayloadTooLarge(
+def _too_big(cap: int, what: str) -> PayloadTooLarge:
+    return PayloadTooLarge(
         f"body: larger than {cap // 1024} KiB, the limit for {what}; send smaller requests",
         errors=["body"],
     )
+
+
+async def _read_capped(
+    receive: Receive, length: int | None, gzipped: bool, cap: int, what: str
+) -> bytes:
     if length is not None and length > cap:
-        raise too_big
+        raise _too_big(cap, what)
+    message = await receive()
+    if not gzipped and not message.get("more_body", False):  # the usual case: one chunk
+        if message["type"] != "http.request":
+            raise InputError("body: the client went away", errors=["body"])
+        body: bytes = message.get("body", b"")
+        if len(body) > cap:
+            raise _too_big(cap, what)
+        return body
+    return await _read_chunks(receive, message, gzipped, cap, what)
+
+
+async def _read_chunks(
+    receive: Receive, message: dict[str, Any], gzipped: bool, cap: int, what: str
+) -> bytes:
     inflate = zlib.decompressobj(wbits=31) if gzipped else None
     chunks: list[bytes] = []
     size = 0
-    more = True
-    while more:
-        message = await receive()
+    while True:
         if message["type"] != "http.request":
             raise InputError("body: the client went away", errors=["body"])
-        chunk, more = message.get("body", b""), message.get("more_body", False)
+        chunk = message.get("body", b"")
         if inflate is not None:
             try:
                 chunk = inflate.decompress(chunk, cap + 1 - size)
@@ -99,9 +115,11 @@ async def _read_capped(
                 raise InputError(f"body: not valid gzip ({e})", errors=["body"]) from None
         size += len(chunk)
         if size > cap:
-            raise too_big
+            raise _too_big(cap, what)
         chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        message = await receive()
 
 
 def _batch_calls(

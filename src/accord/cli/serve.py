@@ -49,4 +49,6 @@ def register(app: typer.Typer) -> None:
             http="httptools",
             log_level=log_level,
             access_log=False,
+            proxy_headers=False,  # nothing reads the client address; skip the per-request check
+            server_header=False,
         )

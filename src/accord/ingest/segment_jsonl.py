@@ -7,22 +7,21 @@ layers need. Parsed dict trees are dropped at once; nothing keeps them.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from sqlalchemy import Engine
 
 from accord.errors import InputError
 from accord.ingest.event_catalogue import KIND_NAMES, EventCatalogue, shipped_catalogue
-from accord.store.events import EventRow, utc_text, write_events, write_identities
+from accord.store.events import EventRow
+
+if TYPE_CHECKING:
+    from accord.ingest.jsonl_bulk import LoadReport
+    from accord.ingest.jsonl_stitch import BulkStitcher
 
 KINDS = frozenset(("track", "identify", "page", "screen", "group", "alias"))
 MAX_MESSAGE_BYTES = 32 * 1024
@@ -128,16 +127,36 @@ def _compact(
 ) -> str:
     # The call's properties sit at the top level, where signal and score filters read them
     # (`path`, `seats`, `topic`...); traits and the kept context sit beside them.
+    kept = {k: v for k, v in context.items() if k in CONTEXT_KEEP} if context else None
+    if not (traits or kept or extra):
+        return orjson.dumps(props).decode() if props else "{}"
     out: dict[str, Any] = dict(props) if props else {}
     if traits:
         out["traits"] = traits
-    if context:
-        kept = {k: v for k, v in context.items() if k in CONTEXT_KEEP}
-        if kept:
-            out["context"] = kept
+    if kept:
+        out["context"] = kept
     if extra:
         out.update(extra)
     return orjson.dumps(out).decode()
+
+
+def _id_or_none(value: Any, key: str, where: str) -> str | None:
+    """`_ident` with the common cases (absent, a plain short string) answered inline."""
+    if value is None:
+        return None
+    if type(value) is str and 0 < len(value) <= MAX_ID and "\x00" not in value:
+        return value
+    return _ident(value, key, where)
+
+
+def _email(traits: dict[str, Any], context: dict[str, Any]) -> str | None:
+    """traits.email, else context.traits.email."""
+    email = _text(traits.get("email")) if traits else None
+    if email is None and context:
+        ctx_traits = context.get("traits")
+        if type(ctx_traits) is dict:
+            email = _text(ctx_traits.get("email"))
+    return email
 
 
 def parse_call(
@@ -163,47 +182,52 @@ def parse_call(
         if kind not in KINDS:
             got = f"'{kind}'" if kind is not None else "missing"
             raise _fail(where, "type", f"{got}; use one of {', '.join(sorted(KINDS))}")
-    user_id = _ident(get("userId"), "userId", where)
-    anonymous_id = _ident(get("anonymousId"), "anonymousId", where)
+    user_id = _id_or_none(get("userId"), "userId", where)
+    anonymous_id = _id_or_none(get("anonymousId"), "anonymousId", where)
     if user_id is None and (anonymous_id is None or kind == "alias"):
         raise _missing_who(msg, kind, where)
-    context = _obj(get("context"), "context", where)
-    props = _obj(get("properties"), "properties", where)
-    traits = _obj(get("traits"), "traits", where)
+    context, props, traits = get("context"), get("properties"), get("traits")
+    if type(context) is not dict:
+        context = _obj(context, "context", where)
+    if type(props) is not dict:
+        props = _obj(props, "properties", where)
+    if type(traits) is not dict:
+        traits = _obj(traits, "traits", where)
     name = _name(msg, kind, where)
     extra: dict[str, str] = {}
-    group_id = _ident(get("groupId"), "groupId", where)
+    group_id = _id_or_none(get("groupId"), "groupId", where)
     previous_id = None
     if kind == "group" and group_id is None:
         raise _fail(where, "groupId", "a group call needs groupId")
     if kind == "alias":
-        previous_id = _ident(get("previousId"), "previousId", where)
+        previous_id = _id_or_none(get("previousId"), "previousId", where)
         if previous_id is None:
             raise _fail(where, "previousId", "an alias call needs previousId")
         extra["previousId"] = previous_id
     if group_id is None and context:
-        group_id = _ident(context.get("groupId"), "groupId", f"{where}context.")
+        group_id = _id_or_none(context.get("groupId"), "groupId", f"{where}context.")
     if group_id is not None:
         extra["groupId"] = group_id
-    email = _text(traits.get("email")) if traits else None
-    if email is None and context:
-        ctx_traits = context.get("traits")
-        if type(ctx_traits) is dict:
-            email = _text(ctx_traits.get("email"))
-    team = (_text(props.get("team")) if props else None) or _text(context.get("team"))
+    team = (_text(props.get("team")) if props else None) or (
+        _text(context.get("team")) if context else None
+    )
     event_kind, team = _classify(catalogue, kind, name, props, context, team)
+    if "timestamp" in msg or "originalTimestamp" in msg or "sentAt" in msg:
+        occurred_at = _occurred_at(msg, received_at, sent_at, where)
+    else:
+        occurred_at = received_at
     return Call(
-        message_id=_ident(get("messageId"), "messageId", where) or str(uuid.uuid4()),
+        message_id=_id_or_none(get("messageId"), "messageId", where) or str(uuid.uuid4()),
         kind=kind,
         name=name,
         team=team[:20] if team else None,
         event_kind=event_kind,
-        occurred_at=_occurred_at(msg, received_at, sent_at, where),
+        occurred_at=occurred_at,
         user_id=user_id,
         anonymous_id=anonymous_id,
         group_id=group_id,
         previous_id=previous_id,
-        email=email,
+        email=_email(traits, context),
         company=_company(traits, kind) if traits else None,
         website=(_text(traits.get("website")) or _text(traits.get("domain"))) if traits else None,
         properties=_compact(props, traits, context, extra),
@@ -255,131 +279,10 @@ def _name(msg: dict[str, Any], kind: str, where: str) -> str | None:
 
 
 # -- bulk loading -------------------------------------------------------------------------
+# The loader itself is set-based (`accord.ingest.jsonl_bulk`); these are its stream-shaped
+# entry points.
 
-
-class Stitcher(Protocol):
-    """Attaches each call to an account and contact, remembering identities as it goes."""
-
-    def stitch(self, call: Call) -> tuple[str | None, str | None]:
-        """(account_id, contact_id) known for `call` at this point of the stream."""
-        ...
-
-    def take_updates(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Identity and group rows learnt since the last call, to store with the events."""
-        ...
-
-
-@dataclass
-class LoadReport:
-    lines: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    skipped: int = 0
-    seconds: float = 0.0
-
-    @property
-    def rate(self) -> float:
-        return self.lines / self.seconds if self.seconds else 0.0
-
-
-def _line_error(path: Path, number: int, problem: str) -> InputError:
-    return InputError(
-        f"{path.name} line {number}: {problem}; fix the line or pass --skip-bad-rows",
-        errors=[f"{path.name}:{number}"],
-    )
-
-
-Block = tuple[int, bytes, datetime, str, EventCatalogue | None]  # line number, lines, ...
-# a call with its row before and after (account_id, contact_id), which stitching adds
-Split = tuple[Call, tuple[Any, ...], tuple[Any, ...]]
-Parsed = tuple[list[Split], list[tuple[int, str]], int]  # calls, (line, problem), last line
-
-
-def _blocks(
-    path: Path,
-    received_at: datetime,
-    source: str,
-    catalogue: EventCatalogue | None,
-    size: int = 1 << 20,
-) -> Iterator[Block]:
-    """The file in blocks of whole lines, each with the number of its first line."""
-    number, rest = 1, b""
-    with path.open("rb") as fh:
-        while data := fh.read(size):
-            data = rest + data
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                rest = data
-                continue
-            block, rest = data[:cut], data[cut:]
-            yield number, block, received_at, source, catalogue
-            number += block.count(b"\n")
-    if rest:
-        yield number, rest, received_at, source, catalogue
-
-
-def _parse_block(job: Block) -> Parsed:
-    """Validate every line of a block; bad lines are reported, not raised."""
-    number, block, received_at, source, catalogue = job
-    received = utc_text(received_at)
-    loads, calls, errors, last = orjson.loads, [], [], 0
-    for number, line in enumerate(block.splitlines(), start=number):  # noqa: B020
-        try:
-            call = parse_call(loads(line), received_at=received_at, catalogue=catalogue)
-            row = to_row(call, source, received, None, None)
-            calls.append((call, row[:7], row[9:]))
-        except orjson.JSONDecodeError as e:
-            if not line.strip():
-                continue
-            errors.append((number, f"not valid JSON ({e})"))
-        except InputError as e:
-            errors.append((number, e.message))
-        last = number
-    return calls, errors, last
-
-
-def _parsed(
-    path: Path, received_at: datetime, source: str, catalogue: EventCatalogue | None, workers: int
-) -> Iterator[Parsed]:
-    """Parsed blocks in file order; in `workers` processes for big files."""
-    blocks = _blocks(path, received_at, source, catalogue)
-    if workers < 2 or path.stat().st_size < PARALLEL_AT_BYTES:
-        yield from map(_parse_block, blocks)
-        return
-    with multiprocessing.get_context().Pool(workers) as pool:
-        yield from pool.imap(_parse_block, blocks)
-
-
-PARALLEL_AT_BYTES = 16 << 20
-
-
-def _calls(
-    path: Path,
-    received_at: datetime,
-    source: str,
-    skip_bad_rows: bool,
-    report: LoadReport,
-    catalogue: EventCatalogue | None,
-    workers: int = 1,
-) -> Iterator[list[Split]]:
-    """Blocks of valid calls; the first bad line raises unless `skip_bad_rows`."""
-    for calls, errors, last in _parsed(path, received_at, source, catalogue, workers):
-        if errors and not skip_bad_rows:
-            number, problem = errors[0]
-            raise _line_error(path, number, problem)
-        report.skipped += len(errors)
-        report.lines = max(report.lines, last)
-        yield calls
-
-
-def default_workers() -> int:
-    """Parser processes for big files: one per CPU beyond the one that stitches and stores
-    (on two CPUs that is none: the hand-over costs more than a shared core gives back)."""
-    return max(1, min(4, (os.cpu_count() or 1) - 1))
-
-
-def _unstitched(call: Call) -> tuple[None, None]:
-    return None, None
+PARALLEL_AT_BYTES = 16 << 20  # smaller files are read by one DuckDB thread
 
 
 def load_jsonl(
@@ -387,39 +290,22 @@ def load_jsonl(
     path: Path,
     *,
     source: str = "jsonl",
-    stitcher: Stitcher | None = None,
+    stitcher: BulkStitcher | None = None,
     skip_bad_rows: bool = False,
-    chunk: int = 20_000,
     catalogue: EventCatalogue | None = None,
     workers: int | None = None,
 ) -> LoadReport:
     """Load a Segment-format JSONL file in one transaction; messageId dedupes re-loads.
 
-    `catalogue` gives each event its kind and team (the shipped catalogue by default). Big
-    files are parsed in `workers` processes (default: `default_workers()`) while this
-    process stitches and stores them in file order.
+    `catalogue` gives each event its kind and team (the shipped catalogue by default); files
+    of at least PARALLEL_AT_BYTES are read by `workers` DuckDB threads (default: one per CPU).
     """
-    if not path.is_file():
-        raise InputError(f"{path}: no such file; give the path of a .jsonl event file")
-    report, started = LoadReport(), time.perf_counter()
-    received_at = datetime.now(UTC)
-    received = utc_text(received_at)
-    workers = workers if workers is not None else default_workers()
-    rows: list[Any] = []  # EventRow-shaped tuples
-    stitch = stitcher.stitch if stitcher else _unstitched
-    blocks = _calls(path, received_at, source, skip_bad_rows, report, catalogue, workers)
-    with engine.begin() as conn:
-        for calls in blocks:
-            rows += [head + stitch(call) + tail for call, head, tail in calls]
-            if len(rows) >= chunk:
-                report.stored += write_events(conn, rows, received)
-                rows = []
-        report.stored += write_events(conn, rows, received)
-        if stitcher:
-            write_identities(conn, *stitcher.take_updates())
-    report.duplicates = report.lines - report.skipped - report.stored
-    report.seconds = time.perf_counter() - started
-    return report
+    from accord.ingest.jsonl_bulk import bulk_load, default_threads
+
+    big = path.is_file() and path.stat().st_size >= PARALLEL_AT_BYTES
+    threads = (workers or default_threads()) if big else 1
+    return bulk_load(engine, path, source=source, stitcher=stitcher, skip_bad_rows=skip_bad_rows,
+                     catalogue=catalogue, threads=threads)  # fmt: skip
 
 
 def to_row(

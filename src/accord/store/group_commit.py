@@ -1,0 +1,246 @@
+"""The group-commit writer behind the ingest API.
+
+One thread takes every queued request, writes them all in one transaction, commits, and only
+then acknowledges each request: an acknowledged event is durable, and the commit cost is
+shared by everything that arrived meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from accord.store.events import EventRow, write_events_raw, write_identities
+
+log = logging.getLogger(__name__)
+
+
+class StoreWriteError(RuntimeError):
+    """Events could not be committed (the database refused or is unreachable)."""
+
+
+@dataclass
+class WriteRequest:
+    """One request's rows, acknowledged once they are committed.
+
+    With `loop` and `waiter` (an asyncio future of that loop) the writer settles the waiter,
+    waking each loop once per commit whatever the number of requests in it; without them
+    `future` resolves to the row count.
+    """
+
+    rows: list[EventRow]
+    identities: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    loop: asyncio.AbstractEventLoop | None = None
+    waiter: asyncio.Future[int] | None = None
+    future: Future[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.waiter is None and self.future is None:
+            self.future = Future()
+
+
+_STOP = WriteRequest(rows=[])
+Outcome = tuple["asyncio.Future[int]", int, BaseException | None]
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    for waiter, result, error in outcomes:
+        if waiter.done():
+            continue
+        if error is None:
+            waiter.set_result(result)
+        else:
+            waiter.set_exception(error)
+
+
+class WriterLock:
+    """An exclusive file lock beside a SQLite database, held around each write transaction.
+
+    Several server processes then queue for the write lock in the kernel (the next one runs
+    as soon as the lock is free) instead of SQLite's busy handler, which sleeps 1-100 ms.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}.writer.lock"
+        self._fh: IO[bytes] | None = None
+
+    def __enter__(self) -> None:
+        if self._fh is None:
+            self._fh = open(self.path, "ab")  # kept open for the writer's life
+        fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class GroupCommitWriter:
+    """A thread that commits queued requests together and acknowledges each after its commit.
+
+    It keeps one connection for its lifetime and writes through the DBAPI driver directly,
+    in a few statements per commit whatever the number of rows (each statement hands the
+    GIL back and forth once). `on_commit` runs in the writer thread after each commit.
+    """
+
+    def __init__(self, engine: Engine, *, max_rows: int = 20_000, linger: float = 0.0) -> None:
+        self.engine = engine
+        self.max_rows = max_rows
+        self.linger = linger
+        self.commits = 0
+        self._sqlite = engine.dialect.name == "sqlite"
+        database = engine.url.database if self._sqlite else None
+        file_db = bool(database) and database != ":memory:"
+        self._lock = WriterLock(database) if file_db and database else contextlib.nullcontext()
+        self._errors: tuple[type[BaseException], ...] = (SQLAlchemyError,)
+        dbapi = getattr(engine.dialect, "loaded_dbapi", None)
+        if dbapi is not None:
+            self._errors += (dbapi.Error,)
+        self._conn: Connection | None = None
+        self._queue: queue.SimpleQueue[WriteRequest] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def submit(self, request: WriteRequest) -> None:
+        self._queue.put(request)
+
+    def on_commit(self) -> None:
+        """Called in the writer thread after each successful commit."""
+
+    def _take(self) -> tuple[list[WriteRequest], bool]:
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        taken, rows = [first], len(first.rows)
+        deadline = time.monotonic() + self.linger
+        while rows < self.max_rows:
+            try:
+                wait = deadline - time.monotonic()
+                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return taken, True
+            taken.append(item)
+            rows += len(item.rows)
+        return taken, False
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            taken, stopping = self._take()
+            if taken:
+                self._commit(taken)
+        if self._conn is not None:
+            self._conn.close()
+        if isinstance(self._lock, WriterLock):
+            self._lock.close()
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._conn.invalidated or self._conn.closed:
+            self._conn = self.engine.connect()
+            if self._sqlite:  # an acknowledged event must survive a power cut, not only a crash
+                self._conn.exec_driver_sql("PRAGMA synchronous=FULL")
+        return self._conn
+
+    def _write(self, taken: list[WriteRequest]) -> None:
+        conn = self._connection()
+        raw = conn.connection.driver_connection
+        if raw is None:
+            raise RuntimeError("event writer: the database connection is closed")
+        rows = taken[0].rows if len(taken) == 1 else [r for req in taken for r in req.rows]
+        learnt = any(req.identities or req.groups for req in taken)
+        try:
+            if self._sqlite:
+                with self._lock:
+                    raw.execute("BEGIN IMMEDIATE")
+                    self._write_rows(conn, raw, rows, taken, learnt)
+            elif learnt:
+                self._write_rows(conn, raw, rows, taken, learnt)
+            else:
+                with raw.pipeline():  # the statement and its COMMIT in one round trip
+                    write_events_raw(raw, "postgresql", rows)
+                    raw.commit()
+        except self._errors:
+            self._rollback(conn, raw)
+            raise
+        self.commits += 1
+
+    def _write_rows(
+        self, conn: Connection, raw: Any, rows: list[EventRow], taken: list[WriteRequest],
+        learnt: bool,
+    ) -> None:  # fmt: skip
+        write_events_raw(raw, "sqlite" if self._sqlite else "postgresql", rows)
+        if learnt:
+            for req in taken:
+                write_identities(conn, req.identities, req.groups)
+            conn.commit()
+        else:
+            raw.commit()
+
+    def _rollback(self, conn: Connection, raw: Any) -> None:
+        try:
+            raw.rollback()
+            if conn.in_transaction():
+                conn.rollback()
+        except self._errors:
+            conn.invalidate()
+            self._conn = None
+
+    def _commit(self, taken: list[WriteRequest]) -> None:
+        try:
+            self._write(taken)
+        except self._errors as e:
+            if len(taken) > 1:  # one bad request must not fail the others: retry one by one
+                for req in taken:
+                    self._commit([req])
+                return
+            log.error("event write failed: %s", e)
+            error = StoreWriteError(f"events could not be stored: {e}")
+            self._resolve(taken, error)
+            return
+        self._resolve(taken, None)
+        self.on_commit()
+
+    def _resolve(self, taken: list[WriteRequest], error: BaseException | None) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+        for req in taken:
+            if req.future is not None:
+                if error is None:
+                    req.future.set_result(len(req.rows))
+                else:
+                    req.future.set_exception(error)
+            if req.loop is not None and req.waiter is not None:
+                by_loop.setdefault(req.loop, []).append((req.waiter, len(req.rows), error))
+        for loop, outcomes in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, outcomes)
+            except RuntimeError:  # the loop closed: nobody waits any more
+                continue
