@@ -1,0 +1,191 @@
+"""Store the stitched calls of a bulk load: events, dedupe keys, identities and groups.
+
+Everything goes in one transaction, committed once at the end: a failed load stores nothing
+and leaves the schema as it was. Dedupe is set-based in DuckDB: the first line of each
+messageId wins, and keys already in `event_dedupe` for the source are dropped before writing.
+When a table is empty, its secondary indexes are dropped and rebuilt after the load, inside
+the same transaction (on PostgreSQL that locks the table for the load's duration: only a
+first load into an empty table does it). A key another writer stores between the read of the
+existing keys and the commit makes the load fail as a whole; running it again is safe.
+PostgreSQL is written through COPY fed with CSV that DuckDB writes; SQLite through ADBC, in
+its own process (`jsonl_sqlite`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy import Engine, Table
+from sqlalchemy.schema import CreateIndex, DropIndex
+
+from accord.errors import AccordError
+from accord.store.events import EventRow
+from accord.store.schema import event_dedupe, events
+
+Tick = Callable[[int], None]
+
+
+class BulkWriteError(AccordError):
+    """The database refused the load (nothing of it was stored)."""
+
+    code = "bulk_write_failed"
+
+
+COLUMNS = ", ".join(EventRow._fields)
+BATCH = 100_000
+
+
+def events_sql(tz: str) -> str:
+    """The rows to store, in file order; timestamps as UTC text followed by `tz`."""
+    return f"""
+    SELECT c.message_id, $source AS source,
+        strftime(make_timestamp(c.occurred_us), '%Y-%m-%d %H:%M:%S.%f') || '{tz}' AS occurred_at,
+        $received || '{tz}' AS received_at, c.event_kind AS kind, c.name, c.team,
+        s.account_id, s.contact_id, c.user_id, c.anonymous_id, c.properties
+    FROM calls c SEMI JOIN keep k ON c.line = k.line LEFT JOIN stitched s ON c.line = s.line
+    ORDER BY c.line
+    """
+
+
+def dedupe_sql(tz: str) -> str:
+    return f"SELECT $source AS source, message_id, $received || '{tz}' AS received_at FROM keep"
+
+
+IDENT_COLUMNS = "id_type, id_value, user_id, contact_id, account_id"
+GROUP_COLUMNS = "group_id, account_id, name, website, traits"
+
+
+def keep_new(con: duckdb.DuckDBPyConnection) -> int:
+    """Table `keep(line, message_id)`: the first line of each messageId not stored before
+    (table `existing(message_id)`); return how many."""
+    con.execute(
+        "CREATE TABLE keep AS SELECT min(c.line) AS line, c.message_id FROM calls c "
+        "ANTI JOIN existing e ON c.message_id = e.message_id::VARCHAR GROUP BY c.message_id"
+    )
+    return int(con.execute("SELECT count(*) FROM keep").fetchall()[0][0])
+
+
+def index_ddl(engine: Engine, table: Table) -> tuple[list[str], list[str]]:
+    """(drop, create) statements for the secondary indexes of `table`."""
+    dialect = engine.dialect
+    drops = [str(DropIndex(ix).compile(dialect=dialect)) for ix in table.indexes]
+    creates = [str(CreateIndex(ix).compile(dialect=dialect)) for ix in table.indexes]
+    return drops, creates
+
+
+def upserts(tz_cast: str, json_cast: str) -> tuple[str, str]:
+    sets = "user_id = excluded.user_id, contact_id = excluded.contact_id, " \
+           "account_id = excluded.account_id, updated_at = excluded.updated_at"  # fmt: skip
+    ident = (
+        f"INSERT INTO identities ({IDENT_COLUMNS}, updated_at) "
+        f"SELECT {IDENT_COLUMNS}, {tz_cast} FROM tmp_idents WHERE true "
+        f"ON CONFLICT (id_type, id_value) DO UPDATE SET {sets}"
+    )
+    group_sets = "account_id = excluded.account_id, name = excluded.name, " \
+                 "website = excluded.website, traits = excluded.traits, " \
+                 "updated_at = excluded.updated_at"  # fmt: skip
+    group = (
+        f"INSERT INTO groups ({GROUP_COLUMNS}, updated_at) "
+        f"SELECT group_id, account_id, name, website, {json_cast}, {tz_cast} FROM tmp_groups "
+        f"WHERE true ON CONFLICT (group_id) DO UPDATE SET {group_sets}"
+    )
+    return ident, group
+
+
+def empty(cur: Any, table: str) -> bool:
+    """Whether `table` has no row (on a DBAPI cursor)."""
+    cur.execute(f"SELECT 1 FROM {table} LIMIT 1")
+    return cur.fetchone() is None
+
+
+def _copy_in(cur: Any, statement: str, path: Path, tick: Tick | None = None) -> None:
+    with path.open("rb") as fh, cur.copy(statement) as copy:
+        while block := fh.read(8 << 20):
+            copy.write(block)
+            if tick is not None:
+                tick(block.count(b"\n"))
+
+
+def _csv(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], out: Path) -> Path:
+    con.execute(f"COPY ({sql}) TO '{out}' (FORMAT csv, HEADER false)", params)
+    return out
+
+
+def write_postgres(
+    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
+    params: dict[str, Any],
+    workdir: Path,
+    tick: Tick,
+) -> int:
+    """Store into PostgreSQL through COPY, in one transaction; rows stored."""
+    from psycopg import Error as PgError
+    from psycopg import sql
+
+    raw = engine.raw_connection()
+    try:
+        pg: Any = raw.driver_connection
+        with pg.cursor() as cur:
+            keys = workdir / "existing.csv"
+            query = sql.SQL(
+                "COPY (SELECT message_id FROM event_dedupe WHERE source = {}) TO STDOUT "
+                "(FORMAT csv)"
+            ).format(sql.Literal(params["source"]))
+            with keys.open("wb") as fh, cur.copy(query) as copy:
+                for data in copy:
+                    fh.write(data)
+            con.execute(
+                "CREATE TABLE existing AS SELECT * FROM read_csv($p, header=false, "
+                "columns={'message_id': 'VARCHAR'}, quote='\"', escape='\"')",
+                {"p": str(keys)},
+            )
+            stored = keep_new(con)
+            rebuild: list[str] = []
+            for table in (events, event_dedupe):
+                if empty(cur, table.name):
+                    drops, rebuild_table = index_ddl(engine, table)
+                    for statement in drops:
+                        cur.execute(statement)
+                    rebuild += rebuild_table
+            rows = _csv(con, events_sql("+00"), params, workdir / "events.csv")
+            _copy_in(cur, f"COPY events ({COLUMNS}) FROM STDIN (FORMAT csv)", rows, tick)
+            dedupe = _csv(con, dedupe_sql("+00"), params, workdir / "dedupe.csv")
+            _copy_in(cur, "COPY event_dedupe (source, message_id, received_at) FROM STDIN "
+                          "(FORMAT csv)", dedupe)  # fmt: skip
+            for statement in rebuild:
+                cur.execute(statement)
+            _identities_postgres(con, cur, params, workdir)
+        pg.commit()
+    except PgError as e:
+        raw.rollback()
+        raise BulkWriteError(f"events could not be stored: {e}") from e
+    except BaseException:
+        raw.rollback()
+        raise
+    finally:
+        raw.close()
+    return stored
+
+
+def _identities_postgres(
+    con: duckdb.DuckDBPyConnection, cur: Any, params: dict[str, Any], workdir: Path
+) -> None:
+    cur.execute(
+        "CREATE TEMP TABLE tmp_idents (id_type text, id_value text, user_id text, "
+        "contact_id text, account_id text) ON COMMIT DROP"
+    )
+    cur.execute(
+        "CREATE TEMP TABLE tmp_groups (group_id text, account_id text, name text, "
+        "website text, traits text) ON COMMIT DROP"
+    )
+    for table, columns, name in (("ident_rows", IDENT_COLUMNS, "tmp_idents"),
+                                 ("group_rows", GROUP_COLUMNS, "tmp_groups")):  # fmt: skip
+        path = _csv(con, f"SELECT {columns} FROM {table}", {}, workdir / f"{name}.csv")
+        _copy_in(cur, f"COPY {name} FROM STDIN (FORMAT csv)", path)
+    now = params["received"] + "+00"
+    ident, group = upserts("%s::timestamptz", "traits::json")
+    cur.execute(ident, (now,))
+    cur.execute(group, (now,))

@@ -1,0 +1,82 @@
+"""Bulk JSONL loads on both databases: dedupe, re-loads, failures that leave nothing behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import inspect, text
+
+from accord.errors import AccordError
+from accord.graph.stitch import IdentityStitcher
+from accord.ingest.jsonl_bulk import bulk_load
+from accord.workspace import Workspace
+from tests.integration.test_segment_jsonl import count, demo_calls, run_cli, write_jsonl
+
+FAIL_SQLITE = "CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'no'); END"
+FAIL_PG = (
+    "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'no'; END $$ "
+    "LANGUAGE plpgsql; CREATE TRIGGER refuse BEFORE INSERT ON events "
+    "FOR EACH ROW EXECUTE FUNCTION refuse()"
+)
+
+
+def test_bulk_load_reload_stores_nothing_new(workspace: Workspace, tmp_path: Path) -> None:
+    calls = demo_calls(40)
+    calls.append({**calls[5], "event": "Second copy"})  # same messageId: the first line wins
+    path = write_jsonl(tmp_path / "events.jsonl", calls)
+    first = bulk_load(workspace.engine, path, stitcher=IdentityStitcher.load(workspace.engine))
+    assert (first.lines, first.stored, first.duplicates) == (43, 42, 1)
+    assert count(workspace, "SELECT count(*) FROM events WHERE name = 'Second copy'") == 0
+    again = bulk_load(workspace.engine, path, stitcher=IdentityStitcher.load(workspace.engine))
+    assert (again.stored, again.duplicates) == (0, 43)
+    assert count(workspace, "SELECT count(*) FROM events") == 42
+    assert count(workspace, "SELECT count(*) FROM event_dedupe") == 42
+    other = bulk_load(workspace.engine, path, source="other")
+    assert other.stored == 42
+
+
+def test_bulk_load_keeps_file_order_in_event_ids(workspace: Workspace, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "events.jsonl", demo_calls(200))
+    bulk_load(workspace.engine, path)
+    with workspace.engine.connect() as conn:
+        ids = [m for (m,) in conn.execute(text("SELECT message_id FROM events ORDER BY id"))]
+    assert ids == [str(c["messageId"]) for c in demo_calls(200)]
+
+
+def test_bulk_load_rejects_refused_write_and_leaves_schema(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    sqlite = workspace.engine.dialect.name == "sqlite"
+    with workspace.engine.begin() as conn:
+        conn.exec_driver_sql(FAIL_SQLITE if sqlite else FAIL_PG)
+    indexes = {ix["name"] for ix in inspect(workspace.engine).get_indexes("events")}
+    path = write_jsonl(tmp_path / "events.jsonl", demo_calls(30))
+    with pytest.raises(AccordError, match="events could not be stored") as caught:
+        bulk_load(workspace.engine, path)
+    assert caught.value.exit_code == 1
+    assert count(workspace, "SELECT count(*) FROM events") == 0
+    assert count(workspace, "SELECT count(*) FROM event_dedupe") == 0
+    after = {ix["name"] for ix in inspect(workspace.engine).get_indexes("events")}
+    assert after == indexes
+    assert "ix_events_account_id_occurred_at" in after
+
+
+def test_events_load_cli_skips_bad_rows_and_reloads(db_url: str, tmp_path: Path) -> None:
+    bad = (b'{"type": "track", "userId": "u"}', b"{oops")
+    path = write_jsonl(tmp_path / "mixed.jsonl", demo_calls(8), bad)
+    refused = run_cli(tmp_path / "ws", "events", "load", str(path), db_url=db_url)
+    assert refused.returncode == 2
+    assert "mixed.jsonl line 11: event: a track call needs a non-empty event name" in (
+        refused.stderr
+    )
+    loaded = run_cli(tmp_path / "ws", "events", "load", str(path), "--skip-bad-rows",
+                     db_url=db_url)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert "10 stored, 0 duplicates, 2 skipped" in loaded.stderr
+    again = run_cli(tmp_path / "ws", "events", "load", str(path), "--skip-bad-rows",
+                    "--no-progress", db_url=db_url)  # fmt: skip
+    assert "0 stored, 10 duplicates, 2 skipped" in again.stderr
+    stats = run_cli(tmp_path / "ws", "stats", "--json", db_url=db_url)
+    assert orjson.loads(stats.stdout)["events"] == 10
