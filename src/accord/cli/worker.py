@@ -25,7 +25,15 @@ def worker(
     poll_ms: Annotated[
         float, typer.Option(min=0.5, help="Milliseconds between polls of the events table.")
     ] = 5.0,
-    batch: Annotated[int, typer.Option(min=1, help="Events per transaction at most.")] = 2000,
+    batch: Annotated[int, typer.Option(min=1, help="Events per read at most.")] = 2000,
+    save_ms: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Milliseconds a step that fired nothing may wait before its state is saved "
+            "(a fired signal is saved at once).",
+        ),
+    ] = 250.0,
     once: Annotated[
         bool, typer.Option("--once", help="Process what is committed now, then exit.")
     ] = False,
@@ -34,7 +42,9 @@ def worker(
     (Ctrl-C or SIGTERM). Only one consumer is active at a time; others wait to take over."""
     ws = workspace(ctx)
     specs = load_library(ws.settings.definitions_dir)
-    consumer = Consumer(ws.engine, specs, batch=batch, poll_seconds=poll_ms / 1000.0)
+    consumer = Consumer(
+        ws.engine, specs, batch=batch, poll_seconds=poll_ms / 1000.0, save_seconds=save_ms / 1000.0
+    )
     try:
         if once:
             consumer.open()

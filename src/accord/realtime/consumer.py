@@ -1,19 +1,21 @@
 """The durable real-time consumer: committed events, in id order, into the signal engine.
 
-Each step reads the events committed since the cursor, feeds them to
-`SignalEngine.on_events`, and stores the window state, the fired signals and the new cursor
-in one transaction: after a crash or restart a new consumer resumes exactly where the last
-commit left off, with no event counted twice or skipped (see `accord.realtime.cursor` for
-ids committed out of order). It polls every few milliseconds, and wakes at once when the
-writer in the same process says it committed.
+Each step reads the events committed since the cursor and feeds them to the
+`SignalEngine`. A step that fires a signal stores the signals, the changed window state and
+the new cursor in one transaction at once; steps that fire nothing are saved together at
+most `save_seconds` later (a restart replays them from the stored cursor, so nothing is
+counted twice or skipped; see `accord.realtime.cursor` for ids committed out of order). It
+polls every few milliseconds, and wakes at once when the writer in the same process says it
+committed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from accord.realtime.cursor import Cursor, load_cursor, save_cursor
 from accord.realtime.leader import Leadership
 from accord.signals import LoadedSignal, Signal, SignalEngine
+from accord.store.group_commit import WriterLock
 from accord.store.schema import events
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,15 @@ COLUMNS = (
     events.c.kind, events.c.name, events.c.team, events.c.account_id, events.c.contact_id,
     events.c.properties,
 )  # fmt: skip
+NAMES = tuple(c.name for c in COLUMNS)
 GAPS_PER_READ = 64
+LOCK_RETRY_SECONDS = 0.0005
+# The hot read, through the driver (its statement cache, or prepared statements):
+_NEW = "SELECT {cols} FROM events WHERE id > {p} ORDER BY id LIMIT {p}"
+_SQLITE_NEW = _NEW.format(cols=", ".join(NAMES), p="?")
+_PG_NEW = _NEW.format(  # properties as text: parsed only for definitions that read them
+    cols=", ".join(NAMES).replace("properties", "properties::text"), p="%s"
+)
 _SNAPSHOT = text(
     "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint "
     "FROM pg_current_snapshot() AS s"
@@ -86,8 +97,7 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int) -> Read:
         nxt.drop(g for g in nxt.ripe(xmin) if g in asked and (not full or g[1] < top))
     room = limit - len(rows)
     if room > 0:
-        q = select(*COLUMNS).where(events.c.id > nxt.high_id).order_by(events.c.id).limit(room)
-        new: list[Mapping[str, Any]] = [dict(r) for r in conn.execute(q).mappings()]
+        new = _fetch_new(conn, nxt.high_id, room)
         ids = [r["id"] for r in new]
         holes = bool(ids) and ids[-1] - nxt.high_id != len(ids)
         horizon = _snapshot(conn)[1] if pg and holes else None
@@ -98,9 +108,45 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int) -> Read:
     return Read(rows, nxt, more)
 
 
+def _fetch_new(conn: Connection, after: int, limit: int) -> list[Mapping[str, Any]]:
+    """Events with id > `after`, in id order, as plain dicts of the driver's values (the
+    signal engine takes timestamps as text or datetime and properties as text or dict)."""
+    raw = conn.connection.driver_connection
+    sql = _PG_NEW if conn.dialect.name == "postgresql" else _SQLITE_NEW
+    cur = raw.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql, (after, limit))
+        return [dict(zip(NAMES, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        cur.close()
+
+
+def take_sqlite_write_lock(conn: Connection, timeout: float = 30.0) -> None:
+    """BEGIN IMMEDIATE, retried every half millisecond: SQLite's own busy handler backs off
+    to sleeps of up to 100 ms while other writers (imports, say) take the lock turn about."""
+    raw: Any = conn.connection.driver_connection
+    before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    raw.execute("PRAGMA busy_timeout = 0")
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except raw.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+            time.sleep(LOCK_RETRY_SECONDS)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(before)}")
+
+
 class Consumer:
     """Tails the events table into a `SignalEngine`; run `step()` yourself or `start()` a
-    thread. One consumer per `name` is active at a time (see `accord.realtime.leader`)."""
+    thread. One consumer per `name` is active at a time (see `accord.realtime.leader`).
+
+    `cursor` is how far the consumer has processed, `stored` how far its saved state goes.
+    """
 
     def __init__(
         self,
@@ -111,6 +157,7 @@ class Consumer:
         batch: int = 2000,
         poll_seconds: float = 0.005,
         tick_seconds: float = 60.0,
+        save_seconds: float = 0.25,
         wake: threading.Event | None = None,
     ) -> None:
         self.engine = engine
@@ -119,68 +166,112 @@ class Consumer:
         self.batch = batch
         self.poll_seconds = poll_seconds
         self.tick_seconds = tick_seconds
+        self.save_seconds = save_seconds
         self.wake = wake or threading.Event()
         self.leader = Leadership(engine, name)
         self.processed = 0
         self.fired = 0
         self.cursor = Cursor(name)
+        self.stored = self.cursor
         self.signals: SignalEngine | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_tick = 0.0
+        self._saved_at = time.monotonic()
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._database = database if database and database != ":memory:" else None
+        dbapi = getattr(engine.dialect, "loaded_dbapi", None)
+        self.errors: tuple[type[BaseException], ...] = (SQLAlchemyError,)
+        if dbapi is not None:
+            self.errors += (dbapi.Error,)
 
     # --- one step at a time ---------------------------------------------------------------
 
     def open(self) -> None:
         """Load the cursor and the signal engine's saved window state."""
         with self.engine.connect() as conn:
-            self.cursor = load_cursor(conn, self.name)
+            self.cursor = self.stored = load_cursor(conn, self.name)
         self.signals = SignalEngine(self.engine, self.specs)
+        self._saved_at = time.monotonic()
 
     def step(self) -> tuple[int, bool]:
-        """Process what is committed past the cursor (up to `batch` events) in one
-        transaction; return (events processed, whether more are waiting)."""
+        """Process what is committed past the cursor (up to `batch` events); save at once when
+        a signal fired, else when the last save is `save_seconds` old. Returns (events
+        processed, whether more are waiting)."""
         if self.signals is None:
             self.open()
         assert self.signals is not None
         with self.engine.connect() as conn:
             read = read_batch(conn, self.cursor, self.batch)
         if not read.rows and read.cursor == self.cursor:
+            self.save_if_due()
             return 0, False
-        fired = self._commit(self.signals, read)
+        fired = self.signals.process_many(read.rows)
         self.cursor = read.cursor
         self.processed += len(read.rows)
         self.fired += len(fired)
+        if fired:
+            self.save()
+        else:
+            self.save_if_due()
         return len(read.rows), read.more
 
-    def _commit(self, signals: SignalEngine, read: Read) -> list[Signal]:
+    def save_if_due(self) -> None:
+        """`save()` when unsaved work is older than `save_seconds`."""
+        if time.monotonic() - self._saved_at >= self.save_seconds:
+            self.save()
+
+    def save(self) -> None:
+        """Store pending signals, changed window state and the cursor in one transaction."""
+        self._saved_at = time.monotonic()
+        signals = self.signals
+        if signals is None or self.cursor == self.stored:
+            return
         real = signals.engine
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 signals.engine = _Bound(conn)  # type: ignore[assignment]
                 try:
-                    fired = signals.on_events(read.rows)
+                    signals.flush()  # changed window state and fired signals
                 finally:
                     signals.engine = real
-                save_cursor(conn, read.cursor)
-        except SQLAlchemyError:
+                save_cursor(conn, self.cursor)
+        except self.errors:
             self.signals = None  # its memory is ahead of the store: reload on the next step
             raise
-        return fired
+        self.stored = self.cursor
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction. On SQLite it queues for the write lock with the ingest
+        writers (their file lock), then takes SQLite's, before its first statement."""
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        lock = WriterLock(self._database) if self._database else None
+        try:
+            with lock or nullcontext(), self.engine.connect() as conn, conn.begin():
+                take_sqlite_write_lock(conn)
+                yield conn
+        finally:
+            if lock is not None:
+                lock.close()
 
     def drain(self) -> int:
-        """Step until nothing committed is left; return how many events were processed."""
+        """Step until nothing committed is left, and save; return how many events."""
         total, more = self.step()
         while more:
             n, more = self.step()
             total += n
+        self.save()
         return total
 
     def seek_end(self) -> Cursor:
         """Skip to the newest committed event (after a batch run has covered the history)."""
         with self.engine.begin() as conn:
             high = conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one()
-            self.cursor = Cursor(self.name, int(high))
+            self.cursor = self.stored = Cursor(self.name, int(high))
             save_cursor(conn, self.cursor)
         return self.cursor
 
@@ -188,6 +279,7 @@ class Consumer:
         """Evaluate the time-driven definitions (deal stall, renewal) as of `now`."""
         if self.signals is None:
             self.open()
+        self.save()  # the tick saves window state on its own: the cursor must be there first
         assert self.signals is not None
         return self.signals.tick(now or datetime.now(UTC))
 
@@ -198,6 +290,7 @@ class Consumer:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread (it saves what it processed) and let another consumer lead."""
         self._stop.set()
         self.wake.set()
         if self._thread is not None:
@@ -208,7 +301,7 @@ class Consumer:
         return self._thread is not None and self._thread.is_alive()
 
     def run_forever(self) -> None:
-        """Wait for leadership, then poll until `stop()`."""
+        """Wait for leadership, then poll until `stop()`; save before returning."""
         if not self.leader.held:
             while not self.leader.acquire():
                 if self._stop.wait(1.0):
@@ -216,29 +309,28 @@ class Consumer:
             self.open()  # what the previous leader stored
         log.info("consumer %s active from event id %s", self.name, self.cursor.last_id)
         while not self._stop.is_set():
-            more = self._safe_step()
+            more = self._safe(self.step)
             self._maybe_tick()
             if not more and self.wake.wait(self.poll_seconds):
                 self.wake.clear()
+        self._safe(self.save)
 
     _run = run_forever
 
-    def _safe_step(self) -> bool:
+    def _safe(self, action: Any) -> bool:
+        """Run `step` or `save`; a database error is logged, the state reloaded, and retried."""
         try:
-            return self.step()[1]
-        except SQLAlchemyError as e:
+            result = action()
+        except self.errors as e:
             log.error("consumer %s: %s; retrying", self.name, e)
             self.signals = None
             self._stop.wait(0.5)
             return False
+        return bool(result[1]) if isinstance(result, tuple) else False
 
     def _maybe_tick(self) -> None:
         now = datetime.now(UTC)
         if now.timestamp() < self._next_tick:
             return
         self._next_tick = now.timestamp() + self.tick_seconds
-        try:
-            self.tick(now)
-        except SQLAlchemyError as e:
-            log.error("consumer %s: time-driven check failed: %s", self.name, e)
-            self.signals = None
+        self._safe(lambda: self.tick(now))

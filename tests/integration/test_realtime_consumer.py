@@ -1,0 +1,159 @@
+"""The consumer on its own, both stores: saves deferred between signals, a crash before such a
+save, the time-driven check, and the SQLite write lock held by another writer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from accord.cli import app
+from accord.realtime import Consumer, load_cursor
+from accord.signals import load_library, run_batch
+from accord.signals.store import list_signals
+from accord.store.group_commit import WriterLock
+from accord.store.schema import events
+from accord.workspace import Workspace
+from tests.integration.test_realtime import PEOPLE, START, comparable, ours, seed, stream
+
+DOMAIN_ACCOUNT = {domain: acc for acc, (domain, _) in PEOPLE.items()}
+
+
+def event_rows() -> list[dict[str, Any]]:
+    """The realtime test stream as resolved `events` rows (account and contact known), each
+    followed by a quiet one: a sign-in that changes window state but fires nothing."""
+    rows = []
+    for call in stream():
+        person, domain = call["context"]["traits"]["email"].split("@")
+        rows.append({"message_id": call["messageId"], "source": "test", "kind": "track",
+                     "name": call["event"], "account_id": DOMAIN_ACCOUNT[domain],
+                     "contact_id": f"con_{person}", "properties": {},
+                     "occurred_at": datetime.fromisoformat(call["timestamp"]),
+                     "received_at": START})  # fmt: skip
+        rows.append({**rows[-1], "message_id": f"{call['messageId']}-quiet", "name": "Signed In"})
+    return rows
+
+
+def insert(ws: Workspace, row: dict[str, Any]) -> None:
+    with ws.engine.begin() as conn:
+        conn.execute(events.insert(), row)
+
+
+def stored_last_id(ws: Workspace) -> int:
+    with ws.engine.connect() as conn:
+        return load_cursor(conn, "signals").last_id
+
+
+def test_consumer_crash_before_deferred_save_repeats_and_misses_nothing(
+    workspace: Workspace,
+) -> None:
+    seed(workspace)
+    specs = load_library(workspace.settings.definitions_dir)
+    rows = event_rows()
+    first = Consumer(workspace.engine, specs, save_seconds=3600)
+    first.open()
+    crashed_at = 0
+    for i, row in enumerate(rows):
+        insert(workspace, row)
+        first.step()
+        if i >= len(rows) // 2 and first.cursor != first.stored:
+            crashed_at = i + 1
+            break
+    assert crashed_at, "no step was left unsaved"
+    assert stored_last_id(workspace) < first.cursor.last_id  # the unsaved steps are lost
+    first.leader.release()  # the process dies without saving
+
+    second = Consumer(workspace.engine, specs)
+    for row in rows[crashed_at:]:
+        insert(workspace, row)
+    assert second.drain() >= len(rows) - crashed_at
+    assert stored_last_id(workspace) == len(rows)
+    stored = ours(list_signals(workspace.engine))
+    batch = ours(run_batch(workspace.engine, specs))
+    assert len(stored) == len({s.dedupe_key for s in stored})
+    assert comparable(stored) == comparable(batch)
+
+
+def test_consumer_saves_fired_signal_at_once_and_quiet_steps_later(
+    workspace: Workspace,
+) -> None:
+    seed(workspace)
+    specs = load_library(workspace.settings.definitions_dir)
+    consumer = Consumer(workspace.engine, specs, save_seconds=3600)
+    consumer.open()
+    for row in event_rows():
+        insert(workspace, row)
+        before = consumer.fired
+        consumer.step()
+        if consumer.fired > before:  # a signal: stored with its cursor in the same commit
+            assert stored_last_id(workspace) == consumer.cursor.last_id
+            assert len(list_signals(workspace.engine)) >= consumer.fired
+    insert(workspace, {**event_rows()[0], "message_id": "quiet", "name": "Nothing Matches"})
+    consumer.step()
+    assert stored_last_id(workspace) < consumer.cursor.last_id
+    consumer.tick()  # the time-driven check saves the cursor before its own commit
+    assert stored_last_id(workspace) == consumer.cursor.last_id
+    consumer.leader.release()
+
+
+@pytest.mark.parametrize("holder", ["ingest writer's file lock", "sqlite lock"])
+def test_consumer_waits_for_sqlite_write_lock_held_by_another_writer(
+    sqlite_workspace: Workspace, holder: str
+) -> None:
+    ws = sqlite_workspace
+    seed(ws)
+    consumer = Consumer(ws.engine, load_library(ws.settings.definitions_dir), save_seconds=3600)
+    consumer.open()
+    for i, row in enumerate(event_rows()[:5]):
+        insert(ws, {**row, "message_id": f"n{i}", "name": "Nothing Matches"})
+    consumer.step()
+    held = threading.Event()
+
+    def hold_lock() -> None:
+        if holder == "sqlite lock":
+            with ws.engine.connect() as other:
+                other.exec_driver_sql("BEGIN IMMEDIATE")
+                held.set()
+                time.sleep(0.3)
+                other.exec_driver_sql("COMMIT")
+            return
+        lock = WriterLock(str(ws.engine.url.database))
+        with lock:
+            held.set()
+            time.sleep(0.3)
+        lock.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    held.wait(5)
+    started = time.monotonic()
+    consumer.save()
+    waited = time.monotonic() - started
+    holder.join()
+    assert 0.2 < waited < 5
+    assert stored_last_id(ws) == consumer.cursor.last_id == 5
+    with ws.engine.connect() as conn:  # the pooled connection keeps its normal busy timeout
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() == 30000
+    consumer.leader.release()
+
+
+def test_worker_once_stores_signals_and_cursor(workspace: Workspace) -> None:
+    seed(workspace)
+    rows = event_rows()
+    for row in rows:
+        insert(workspace, row)
+    env = {"ACCORD_DATABASE_URL": workspace.settings.database_url}
+    result = CliRunner().invoke(
+        app, ["--workspace", str(workspace.path), "worker", "--once"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{len(rows):,} events processed" in result.output
+    assert stored_last_id(workspace) == len(rows)
+    stored = ours(list_signals(workspace.engine))
+    batch = ours(run_batch(workspace.engine, load_library(workspace.settings.definitions_dir)))
+    assert comparable(stored) == comparable(batch)
