@@ -95,6 +95,7 @@ ACCOUNTS = Kind(
     default_keys=(("id",), ("domain",), ("name",)),
 )
 
+
 def contact_status(raw: Any) -> str:
     """`Left`, ` INACTIVE ` -> `left`, `inactive`; an empty cell means active."""
     return lower_text(raw) or "active"
