@@ -7,7 +7,7 @@ benchmarks feed Parquet instead. Only fired signals come back to Python.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,12 +17,12 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import Engine
 
 from accord.errors import InputError
-from accord.signals import batch_cols, batch_np, state_checks
-from accord.signals.batch_cols import SpecColumns
+from accord.signals import batch_cols, batch_np, batch_out, state_checks
+from accord.signals.batch_out import FiredSet
 from accord.signals.measures import Compiled, compile_spec
-from accord.signals.signal import Signal, build_signal, to_us
+from accord.signals.signal import Signal, to_us
 from accord.signals.specs import BaselineCondition, LoadedSignal
-from accord.signals.store import save_signals
+from accord.signals.store import save_signals, save_table
 from accord.yamlspec import parse_duration
 
 # `ev` is what definitions read; `ev_dims` adds the contact's seniority and department for
@@ -33,9 +33,10 @@ SELECT r.ord, r.msg, r.t, r.rt, r.kind, NULLIF(r.name, '') AS name, NULLIF(r.tea
        NULLIF(r.account_id, '') AS account_id, NULLIF(r.contact_id, '') AS contact_id,
        r.properties
 FROM {raw} r;
+CREATE OR REPLACE TEMP VIEW contact_dims AS SELECT id, seniority, department FROM {dims};
 CREATE OR REPLACE TEMP VIEW ev_dims AS
 SELECT ev.*, d.seniority AS c_seniority, d.department AS c_department
-FROM ev LEFT JOIN {dims} d ON d.id = ev.contact_id;
+FROM ev LEFT JOIN contact_dims d ON d.id = ev.contact_id;
 """
 
 _SQLITE_EVENTS = """
@@ -58,6 +59,7 @@ FROM events WHERE account_id IS NOT NULL
 
 _DIMS = "SELECT id, seniority, department FROM contacts"
 _CHUNK = 100_000
+ROWS_PER_PART = 2_500_000  # events per sorted account partition (memory: ~70 bytes each)
 
 
 def _sqlite_arrow(path: str, sql: str) -> pa.Table:
@@ -120,117 +122,96 @@ def load_store(con: duckdb.DuckDBPyConnection, engine: Engine) -> None:
     con.execute(EV_VIEW.format(raw="ev_raw", dims="dims_arrow"))
 
 
-def _window_evidence(c: Compiled, m: dict[str, Any], i: int) -> dict[str, Any]:
-    x = c.extra
-    if c.mode == "baseline":
-        rec, old = float(m["recent"][i]), float(m["old"][i])
-        ratio = rec / max(old * x["factor"], x["min_baseline"])
-        ev = {"recent": rec, "baseline": old, "ratio": ratio, "threshold": x["at_least"]}
-        return {**ev, **x["ev"]}
-    if c.mode == "change":
-        rec, old = float(m["recent"][i]), float(m["old"][i])
-        bound = x["at_least"] if x["at_least"] is not None else x["at_most"]
-        return {"recent": rec, "previous": old, "change": (rec - old) / old, "threshold": bound,
-                **x["ev"]}  # fmt: skip
-    return {"value": float(m["value"][i]), "threshold": x["at_least"], **x["ev"]}
-
-
-def _materialise(table: pa.Table, fired: batch_np.Fired, cols: SpecColumns) -> list[Signal]:
-    """Signals of one definition's fired rows, reading text columns for those rows only."""
-    c = fired.c
-    rows = pa.array(fired.rows, pa.int64())
-    if len(rows) == 0:
-        return []
-    take = table.select(["account_id", "msg", "t", "rt"]).take(rows).to_pydict()
-    events = table.column("msg").take(pa.array(fired.ev_pos, pa.int64())).to_pylist()
-    cut = fired.ev_cut.tolist()
-    measures = {k: v.tolist() for k, v in fired.measures.items()}
-    texts = {role: table.column(name).take(rows).to_pylist() for role, name in cols.texts.items()}
-    before: list[Any] = []
-    if c.mode == "state_change":
-        prev = fired.measures["prev"]
-        found = pa.array(np.maximum(prev, 0), pa.int64())
-        before = table.column(cols.texts["value"]).take(found).to_pylist()
-        before = [b if p >= 0 else None for b, p in zip(before, prev.tolist(), strict=True)]
-    out = []
-    for i, (account, msg, t, rt) in enumerate(
-        zip(take["account_id"], take["msg"], take["t"], take["rt"], strict=True)
-    ):
-        kept = events[cut[i] : cut[i + 1]]
-        if c.mode == "first_seen":
-            ev: dict[str, Any] = {"key": texts["key"][i], "events": kept}
-        elif c.mode == "state_change":
-            ev = {"contact_id": texts["contact"][i], "property": c.value_path,
-                  "from": before[i], "to": texts["value"][i], "events": kept}  # fmt: skip
-        else:
-            ev = {**_window_evidence(c, measures, i), "events": kept}
-        out.append(
-            build_signal(
-                c.loaded,
-                account_id=account,
-                key=msg,
-                observed_us=int(t),
-                received_us=int(rt) if rt is not None else None,
-                evidence=ev,
-            )
-        )
-    return out
-
-
 def evaluate_fired(
-    con: duckdb.DuckDBPyConnection, specs: Sequence[LoadedSignal], *, since_us: int | None = None
-) -> tuple[pa.Table, list[batch_np.Fired], list[SpecColumns]]:
+    con: duckdb.DuckDBPyConnection,
+    specs: Sequence[LoadedSignal],
+    *,
+    since_us: int | None = None,
+    rows_per_part: int | None = None,
+) -> FiredSet:
     """Every event-driven definition over the `ev` relation already defined on `con`, as
-    fired positions in the sorted relation (no Python objects per signal yet)."""
+    fired event `ord`s with measures and evidence `ord`s, plus the texts of those events
+    (no Python object per signal)."""
     compiled = [compile_spec(i, s) for i, s in enumerate(specs) if not s.spec.is_state]
     if not compiled:
-        return pa.table({}), [], []
+        return FiredSet([], [], pa.table({"ord": pa.array([], pa.int64())}))
+    coded = coded_for(compiled)
+    found: list[list[batch_np.Fired]] = []
+    for arrays in partitions(con, coded, rows_per_part):
+        fired = batch_np.evaluate(arrays, compiled, coded.specs, since_us)
+        found.append([_as_ords(f, arrays["ord"]) for f in fired])
+        del arrays
+    fired = [batch_np.concat([p[i] for p in found]) for i in range(len(compiled))]
+    return FiredSet(fired, coded.specs, _texts(con, coded, fired))
+
+
+def coded_for(compiled: list[Compiled]) -> batch_cols.Coded:
+    """The coded relation of the definitions (over `ev_dims` when one reads contact dims)."""
     relation = "ev_dims" if any(c.needs_dims for c in compiled) else "ev"
-    query, cols = batch_cols.coded_relation(relation, compiled)
-    table = con.sql(query).to_arrow_table()
-    order = _sort_order(con, table)
-    arrays: batch_np.Arrays = {
-        name: table.column(name).to_numpy()[order]
-        for name in table.column_names
-        if name in ("a", "t") or name[0] in "mkv"
+    return batch_cols.coded_relation(relation, compiled)
+
+
+def partitions(
+    con: duckdb.DuckDBPyConnection, coded: batch_cols.Coded, rows_per_part: int | None = None
+) -> Iterator[batch_np.Arrays]:
+    """The coded relation, one sorted account partition at a time (about `rows_per_part`
+    events each), so memory holds one partition's columns."""
+    total = con.execute(f"SELECT count(*) FROM {coded.relation}").fetchone()[0]  # type: ignore[index]
+    parts = max(1, -(-int(total) // (rows_per_part or ROWS_PER_PART)))
+    for part in range(parts):
+        yield _partition(con, coded, part, parts)
+
+
+def _partition(
+    con: duckdb.DuckDBPyConnection, coded: batch_cols.Coded, part: int, parts: int
+) -> batch_np.Arrays:
+    """One sorted account partition as NumPy columns, mask bits unpacked as flags."""
+    got: batch_np.Arrays = con.execute(coded.partition_sql(part, parts)).fetchnumpy()
+    arrays = {k: np.asarray(v) for k, v in got.items()}
+    masks = {
+        k: arrays.pop(k).astype(np.uint32, copy=False) for k in list(arrays) if k[:4] == "mask"
     }
-    fired = batch_np.evaluate(arrays, compiled, cols, since_us)
-    for f in fired:  # positions in the sorted order -> rows of `table`
-        f.rows, f.ev_pos = order[f.rows], order[f.ev_pos]
-        if "prev" in f.measures:
-            prev = np.asarray(f.measures["prev"], np.int64)
-            f.measures["prev"] = np.where(prev >= 0, order[np.maximum(prev, 0)], -1)
-    return table, fired, cols
+    names = {sc.match for sc in coded.specs}
+    names |= {n for sc in coded.specs for n in (sc.allowed, sc.touch) if n is not None}
+    for name in names:
+        column, bit = batch_cols.flag_bit(name)
+        arrays[name] = (masks[column] >> np.uint32(bit)) & np.uint32(1) != 0
+    return arrays
 
 
-def _sort_order(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Any:
-    """Row numbers of `table` in (account hash, t, ord) order (sorted in DuckDB)."""
-    keys = table.select(["a", "t", "ord"]).append_column(
-        "i", pa.array(np.arange(table.num_rows, dtype=np.int64))
-    )
-    con.register("ev_keys", keys)
+def _as_ords(f: batch_np.Fired, ords: Any) -> batch_np.Fired:
+    """Partition positions as event ords (`prev`: -1 stays -1)."""
+    measures = dict(f.measures)
+    if "prev" in measures:
+        prev = np.asarray(measures["prev"], np.int64)
+        measures["prev"] = np.where(prev >= 0, ords[np.maximum(prev, 0)], -1)
+    return batch_np.Fired(f.c, ords[f.rows], measures, ords[f.ev_pos], f.ev_cut)
+
+
+def _texts(
+    con: duckdb.DuckDBPyConnection, coded: batch_cols.Coded, fired: list[batch_np.Fired]
+) -> pa.Table:
+    """Message id, account, times and evidence texts of every event a fired row names."""
+    parts: list[Any] = [f.rows for f in fired] + [f.ev_pos for f in fired]
+    parts += [f.measures["prev"] for f in fired if "prev" in f.measures]
+    ords = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    con.register("fired_ords", pa.table({"ord": pa.array(ords[ords >= 0], pa.int64())}))
     try:
-        got = con.sql("SELECT i FROM ev_keys ORDER BY a, t, ord").to_arrow_table()
+        return con.sql(coded.text_query("fired_ords")).to_arrow_table()
     finally:
-        con.unregister("ev_keys")
-    return got.column("i").to_numpy()
+        con.unregister("fired_ords")
 
 
-def materialise(
-    table: pa.Table, fired: list[batch_np.Fired], cols: list[SpecColumns]
-) -> list[Signal]:
-    """The `Signal` objects of fired rows, in definition order, each by time."""
-    out: list[Signal] = []
-    for f, sc in zip(fired, cols, strict=True):
-        out += _materialise(table, f, sc)
-    return out
+def materialise(found: FiredSet) -> list[Signal]:
+    """The `Signal` objects of fired rows, in definition order."""
+    return batch_out.signals(found)
 
 
 def evaluate_relation(
     con: duckdb.DuckDBPyConnection, specs: Sequence[LoadedSignal], *, since_us: int | None = None
 ) -> list[Signal]:
     """Every event-driven definition over the `ev` relation already defined on `con`."""
-    return materialise(*evaluate_fired(con, specs, since_us=since_us))
+    return materialise(evaluate_fired(con, specs, since_us=since_us))
 
 
 def since_moment(since: timedelta | datetime | str | None, now: datetime) -> datetime | None:
@@ -259,15 +240,16 @@ def run_batch(
         con.execute(f"SET threads = {int(threads)}")
     try:
         load_store(con, engine)
-        fired = evaluate_relation(con, specs, since_us=to_us(start) if start else None)
+        found = evaluate_fired(con, specs, since_us=to_us(start) if start else None)
     finally:
         con.close()
-    state = state_checks.evaluate(engine, specs, now)
-    fired += [s for s in state if start is None or s.observed_at >= start]
+    state = [s for s in state_checks.evaluate(engine, specs, now)
+             if start is None or s.observed_at >= start]  # fmt: skip
     if save:
         with engine.begin() as conn:
-            save_signals(conn, fired)
-    return fired
+            save_table(conn, batch_out.table(found))
+            save_signals(conn, state)
+    return materialise(found) + state
 
 
 __all__ = ["BaselineCondition", "evaluate_relation", "load_store", "run_batch", "since_moment"]

@@ -72,7 +72,7 @@ def evaluate(
         sub["acc"] = acc[lo:hi]
         found = [_one(c, sc, key, sub) for c, sc in zip(compiled, cols, strict=True)]
         parts.append([_shift(f, lo) for f in found])
-    out = [_concat([p[i] for p in parts]) for i in range(len(compiled))]
+    out = [concat([p[i] for p in parts]) for i in range(len(compiled))]
     if since_us is not None:
         out = [_since(f, t, since_us) for f in out]
     return out
@@ -87,7 +87,9 @@ def _shift(f: Fired, lo: int) -> Fired:
     return Fired(f.c, f.rows + lo, measures, f.ev_pos + lo, f.ev_cut)
 
 
-def _concat(fs: list[Fired]) -> Fired:
+def concat(fs: list[Fired]) -> Fired:
+    """One definition's crossings from consecutive row ranges (empty ones carry no measures)."""
+    fs = [f for f in fs if len(f.rows)] or fs[:1]
     if len(fs) == 1:
         return fs[0]
     cuts, base = [np.zeros(1, np.int64)], 0
@@ -280,8 +282,8 @@ def _state(c: Compiled, sc: SpecColumns, idx: I64, km: I64, arr: Arrays) -> Fire
     fire_first = bool(c.extra["fire_on_first"])
     hit = np.where(starts, fire_first, changed)
     prev = np.where(starts, -1, prev)
-    allowed = arr[sc.allowed][idx][order]  # type: ignore[index]
-    hit &= allowed.astype(bool)
+    if sc.allowed is not None:
+        hit &= arr[sc.allowed][idx][order].astype(bool)
     by_pos = np.full(len(idx), -1, np.int64)
     by_pos[order] = prev
     cand = np.sort(order[hit])

@@ -264,8 +264,22 @@ def _sql_match(column: str, patterns: list[str]) -> str:
     exact = [p for p in patterns if not is_glob(p)]
     if exact:
         parts.append(f"{column} IN ({', '.join(lit(p) for p in exact)})")
-    parts += [f"regexp_full_match({column}, {lit(glob_regex(p))})" for p in patterns if is_glob(p)]
+    for p in filter(is_glob, patterns):
+        like = glob_like(p)
+        escape = " ESCAPE '\\'" if "\\" in like else ""  # DuckDB plans plain LIKE faster
+        parts.append(f"{column} LIKE {lit(like)}{escape}")
     return "(" + " OR ".join(parts) + ")"
+
+
+def glob_like(glob: str) -> str:
+    """A `*`/`?` glob as a SQL LIKE pattern (escape character backslash)."""
+    out = []
+    for ch in glob:
+        if ch in "%_\\":
+            out.append("\\" + ch)
+        else:
+            out.append({"*": "%", "?": "_"}.get(ch, ch))
+    return "".join(out)
 
 
 def _sql_prop(path: str, test: PropertyTest) -> list[str]:
@@ -285,14 +299,19 @@ def _sql_prop(path: str, test: PropertyTest) -> list[str]:
 
 
 def compile_sql(f: EventFilter) -> str:
-    """A DuckDB boolean expression over the batch `ev` relation's columns."""
-    parts: list[str] = []
+    """A DuckDB boolean expression over the batch `ev` relation's columns (never NULL).
+
+    The kind, name and team tests guard the rest in a CASE, so property parsing, casts and
+    pattern matches run only for the events that pass them.
+    """
+    cheap: list[str] = []
     if f.kind is not None:
-        parts.append(f"kind IN ({', '.join(lit(k) for k in as_list(f.kind))})")
+        cheap.append(f"kind IN ({', '.join(lit(k) for k in as_list(f.kind))})")
     if f.name is not None:
-        parts.append(_sql_match("name", as_list(f.name)))
+        cheap.append(_sql_match("name", as_list(f.name)))
     if f.team is not None:
-        parts.append(f"team IN ({', '.join(lit(t) for t in as_list(f.team))})")
+        cheap.append(f"team IN ({', '.join(lit(t) for t in as_list(f.team))})")
+    parts: list[str] = []
     if f.path_glob is not None:
         parts.append(_sql_match(sql_prop_text("path"), as_list(f.path_glob)))
     for path, test in f.properties.items():
@@ -300,9 +319,12 @@ def compile_sql(f: EventFilter) -> str:
     if f.ratio is not None:
         num, den = sql_prop_number(f.ratio.numerator), sql_prop_number(f.ratio.denominator)
         lo = lit(float(f.ratio.at_least))
-        parts.append(f"COALESCE({den} > 0 AND {num} / {den} >= {lo}, FALSE)")
+        parts.append(f"{den} > 0 AND {num} / {den} >= {lo}")
     if f.contact_seniority is not None:
         parts.append(f"c_seniority IN ({', '.join(lit(s) for s in f.contact_seniority)})")
     if f.contact_department is not None:
         parts.append(f"c_department IN ({', '.join(lit(s) for s in f.contact_department)})")
-    return " AND ".join(f"COALESCE({p}, FALSE)" for p in parts) or "TRUE"
+    rest = " AND ".join(f"COALESCE({p}, FALSE)" for p in parts) or "TRUE"
+    if not cheap:
+        return rest
+    return f"CASE WHEN {' AND '.join(cheap)} THEN {rest} ELSE FALSE END"

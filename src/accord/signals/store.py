@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, func, select
+import pyarrow as pa  # type: ignore[import-untyped]
+from sqlalchemy import JSON, Connection, Engine, Insert, Table, Text, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from accord.errors import NotFound
@@ -58,6 +59,44 @@ def save_signals(conn: Connection, fired: Sequence[Signal]) -> int:
         stmt: Insert = _insert(conn, signals).on_conflict_do_nothing()
         conn.execute(stmt, [_row(s, now) for s in new.values()])
     return len(new)
+
+
+_TABLE_COLUMNS = ("id", "account_id", "type", "strength", "dedupe_key", "source_lag_s",
+                  "half_life_s", "definition")  # fmt: skip
+_TIMES = {"fired_us": "fired_at", "observed_us": "observed_at", "cooldown_us": "cooldown_until"}
+_BATCH = 50_000
+
+
+def save_table(conn: Connection, table: pa.Table) -> int:
+    """Insert fired signals given as columns (`batch_out.table`); rows already stored
+    (same account and dedupe key) are skipped by the unique key. Returns the rows offered."""
+    if table.num_rows == 0:
+        return 0
+    now = datetime.now(UTC)
+    evidence: Any = bindparam("evidence", type_=Text)
+    if conn.dialect.name == "postgresql":
+        evidence = cast(evidence, JSON)
+    stmt = (
+        _insert(conn, signals)
+        .values(
+            {
+                **{c: bindparam(c) for c in (*_TABLE_COLUMNS, *_TIMES.values())},
+                "evidence": evidence,
+                "created_at": now,
+            }
+        )
+        .on_conflict_do_nothing()
+    )
+    for start in range(0, table.num_rows, _BATCH):
+        part = table.slice(start, _BATCH)
+        cols = {c: part.column(c).to_pylist() for c in (*_TABLE_COLUMNS, "evidence")}
+        for us, name in _TIMES.items():
+            cols[name] = part.column(us).cast(pa.timestamp("us", tz="UTC")).to_pylist()
+        names = list(cols)
+        conn.execute(
+            stmt, [dict(zip(names, r, strict=True)) for r in zip(*cols.values(), strict=True)]
+        )
+    return int(table.num_rows)
 
 
 def save_states(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

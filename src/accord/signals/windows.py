@@ -7,6 +7,7 @@ the entries of the current window, `older` those of the baseline or previous win
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -67,17 +68,10 @@ class AccountState:
         return [rec[i][1] for i in range(max(0, len(rec) - n), len(rec))]
 
     def dumps(self) -> str:
-        doc: dict[str, Any] = {"r": list(self.recent), "rs": self.rsum}
-        if self.older:
-            doc["o"] = list(self.older)
-            doc["os"] = self.osum
-        if self.seen is not None:
-            doc["s"] = sorted(self.seen)
-        if self.last is not None:
-            doc["l"] = self.last
-        if self.cool is not None:
-            doc["c"] = self.cool
-        return orjson.dumps(doc).decode()
+        return state_json(
+            list(self.recent), self.rsum, list(self.older), self.osum, self.seen, self.last,
+            self.cool,
+        )  # fmt: skip
 
     @classmethod
     def loads(cls, text: str, *, counts: bool) -> AccountState:
@@ -98,3 +92,21 @@ class AccountState:
                 if e[2] is not None:
                     st.counts[e[2]] = st.counts.get(e[2], 0) + 1
         return st
+
+
+def state_json(
+    recent: list[Entry], rsum: float, older: list[Entry], osum: float,
+    seen: Iterable[str] | None, last: dict[str, str] | None, cool: int | None,
+) -> str:  # fmt: skip
+    """The stored JSON of one window state (the form `AccountState.loads` reads)."""
+    doc: dict[str, Any] = {"r": recent, "rs": rsum}
+    if older:
+        doc["o"] = older
+        doc["os"] = osum
+    if seen is not None:
+        doc["s"] = sorted(seen)
+    if last is not None:
+        doc["l"] = last
+    if cool is not None:
+        doc["c"] = cool
+    return orjson.dumps(doc).decode()

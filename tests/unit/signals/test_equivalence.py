@@ -150,3 +150,20 @@ def test_batch_equals_incremental_when_accounts_span_several_key_chunks(
     )  # fmt: skip
     _setup(sqlite_workspace)
     _check(sqlite_workspace, rows)
+
+
+def test_batch_equals_incremental_when_accounts_are_split_over_partitions(
+    sqlite_workspace: Workspace, monkeypatch: Any
+) -> None:
+    """Large histories are sorted and evaluated one account partition at a time."""
+    from accord.signals import batch
+
+    monkeypatch.setattr(batch, "ROWS_PER_PART", 40)
+    rows = _rows(
+        [{"minute": m * 11 % 1440, "kind": ["track", "page", "identify"][m % 3], "name": "a1",
+          "account": f"acc_{m % 3}", "contact": f"c{m % 5}", "props": {"topic": "xyzw"[m % 4],
+          "value": m % 6, "status": ["active", "left"][m % 2], "title": ["CTO", "CEO"][m % 3 % 2]},
+          "lag_s": 0} for m in range(400)]
+    )  # fmt: skip
+    _setup(sqlite_workspace)
+    _check(sqlite_workspace, rows)

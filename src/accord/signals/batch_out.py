@@ -1,0 +1,171 @@
+"""What batch evaluation hands back: fired rows per definition (event `ord`s, measures,
+evidence `ord`s) with the texts of those events, turned into `Signal` objects or, for bulk
+storage, into columns of the `signals` table (evidence as JSON text)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from accord.signals.batch_cols import SpecColumns
+from accord.signals.batch_np import Fired
+from accord.signals.measures import Compiled
+from accord.signals.signal import Signal, build_signal, clean_number, signal_id
+
+
+@dataclass
+class FiredSet:
+    """Fired rows of every event-driven definition, and the texts of the events they name
+    (`texts`: ord, msg, account_id, t, rt and evidence text columns, sorted by ord)."""
+
+    fired: list[Fired]
+    cols: list[SpecColumns]
+    texts: pa.Table
+
+    def __len__(self) -> int:
+        return sum(len(f.rows) for f in self.fired)
+
+    def per_definition(self) -> dict[str, int]:
+        return {f.c.spec.id: len(f.rows) for f in self.fired}
+
+
+@dataclass
+class _Rows:
+    """One definition's fired rows with their texts, as Python lists (evidence numbers
+    already cleaned as `build_signal` cleans them)."""
+
+    accounts: list[str]
+    msgs: list[str]
+    t: list[int]
+    rt: list[int | None]
+    evidence: list[dict[str, Any]]
+
+
+def _take(texts: pa.Table, tord: npt.NDArray[np.int64], ords: Any, name: str) -> list[Any]:
+    pos = np.searchsorted(tord, np.asarray(ords, np.int64))
+    return texts.column(name).take(pa.array(pos, pa.int64())).to_pylist()  # type: ignore[no-any-return]
+
+
+def _window_evidence(c: Compiled, m: dict[str, list[float]], i: int) -> dict[str, Any]:
+    """Evidence numbers of a baseline or change crossing (cleaned as `build_signal` does)."""
+    x = c.extra
+    rec, old = m["recent"][i], m["old"][i]
+    if c.mode == "baseline":
+        ratio = rec / max(old * x["factor"], x["min_baseline"])
+        ev = {"recent": rec, "baseline": old, "ratio": ratio, "threshold": x["at_least"]}
+    else:
+        bound = x["at_least"] if x["at_least"] is not None else x["at_most"]
+        ev = {"recent": rec, "previous": old, "change": (rec - old) / old, "threshold": bound}
+    return {**{k: clean_number(v) for k, v in ev.items()}, **x["ev"]}
+
+
+def _rows(found: FiredSet, f: Fired, cols: SpecColumns) -> _Rows:
+    """The texts and evidence of one definition's fired rows."""
+    c, texts = f.c, found.texts
+    tord = texts.column("ord").to_numpy()
+    take = {n: _take(texts, tord, f.rows, n) for n in ("account_id", "msg", "t", "rt")}
+    events = _take(texts, tord, f.ev_pos, "msg")
+    cut = f.ev_cut.tolist()
+    role = {r: _take(texts, tord, f.rows, n) for r, n in cols.texts.items()}
+    evidence: list[dict[str, Any]] = []
+    if c.mode == "first_seen":
+        keys = role["key"]
+        evidence = [{"key": keys[i], "events": events[cut[i] : cut[i + 1]]}
+                    for i in range(len(keys))]  # fmt: skip
+    elif c.mode == "state_change":
+        prev = f.measures["prev"]
+        before = _take(texts, tord, np.maximum(prev, 0), cols.texts["value"]) if len(prev) else []
+        before = [b if p >= 0 else None for b, p in zip(before, prev.tolist(), strict=True)]
+        evidence = [
+            {"contact_id": role["contact"][i], "property": c.value_path, "from": before[i],
+             "to": role["value"][i], "events": events[cut[i] : cut[i + 1]]}
+            for i in range(len(before))
+        ]  # fmt: skip
+    elif c.mode in ("baseline", "change"):
+        m = {k: v.tolist() for k, v in f.measures.items()}
+        evidence = [
+            {**_window_evidence(c, m, i), "events": events[cut[i] : cut[i + 1]]}
+            for i in range(len(f.rows))
+        ]
+    else:
+        const = {"threshold": clean_number(c.extra["at_least"]), **c.extra["ev"]}
+        values = [clean_number(v) for v in f.measures["value"].tolist()]
+        evidence = [
+            {"value": v, **const, "events": events[cut[i] : cut[i + 1]]}
+            for i, v in enumerate(values)
+        ]
+    return _Rows(take["account_id"], take["msg"], take["t"], take["rt"], evidence)
+
+
+def _each(found: FiredSet) -> Iterator[tuple[Compiled, _Rows]]:
+    """Each definition's rows; the cyclic garbage collector waits meanwhile (millions of
+    small acyclic dicts and lists would otherwise trigger it again and again)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        for f, cols in zip(found.fired, found.cols, strict=True):
+            if len(f.rows):
+                yield f.c, _rows(found, f, cols)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def signals(found: FiredSet) -> list[Signal]:
+    """`Signal` objects of every fired row, in definition order."""
+    out: list[Signal] = []
+    for c, r in _each(found):
+        out += [
+            build_signal(c.loaded, account_id=a, key=m, observed_us=int(t),
+                         received_us=int(rt) if rt is not None else None, evidence=ev)
+            for a, m, t, rt, ev in zip(r.accounts, r.msgs, r.t, r.rt, r.evidence, strict=True)
+        ]  # fmt: skip
+    return out
+
+
+_US = 1_000_000
+
+
+def table(found: FiredSet) -> pa.Table:
+    """Every fired row as columns of the `signals` table (times as UTC microseconds,
+    evidence as JSON text), the same values `Signal` objects would store."""
+    parts = []
+    for c, r in _each(found):
+        spec = c.loaded.spec
+        t = np.asarray(r.t, np.int64)
+        rt = np.asarray([x if x is not None else y for x, y in zip(r.rt, r.t, strict=True)],
+                        np.int64)  # fmt: skip
+        keys = [f"{spec.id}:{a}:{m}" for a, m in zip(r.accounts, r.msgs, strict=True)]
+        lag = spec.freshness.source_lag.total_seconds()
+        cool = int(spec.cooldown.total_seconds()) * _US
+        n = len(keys)
+        parts.append(
+            pa.table(
+                {
+                    "id": [signal_id(k) for k in keys],
+                    "account_id": r.accounts,
+                    "type": [spec.id] * n,
+                    "fired_us": np.maximum(t, rt),
+                    "observed_us": t,
+                    "strength": np.full(n, spec.strength),
+                    "evidence": [orjson.dumps(e).decode() for e in r.evidence],
+                    "dedupe_key": keys,
+                    "cooldown_us": pa.array(
+                        t + cool if cool else np.zeros(n, np.int64), mask=np.full(n, not cool)
+                    ),
+                    "source_lag_s": np.maximum(lag, np.maximum(rt - t, 0) / _US),
+                    "half_life_s": np.full(n, spec.freshness.half_life.total_seconds()),
+                    "definition": [c.loaded.source] * n,
+                }
+            )
+        )
+    if not parts:
+        return pa.table({})
+    return pa.concat_tables(parts)
