@@ -226,7 +226,7 @@ async def fixed_rate(
     rate: float,
     seconds: float,
     *,
-    connections: int = 32,
+    connections: int = 256,
     max_requests: int = 200_000,
     grace: float = 2.0,
     timeout: float = 10.0,
