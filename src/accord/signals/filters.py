@@ -301,16 +301,19 @@ def _sql_prop(path: str, test: PropertyTest) -> list[str]:
 def compile_sql(f: EventFilter) -> str:
     """A DuckDB boolean expression over the batch `ev` relation's columns (never NULL).
 
-    The kind, name and team tests guard the rest in a CASE, so property parsing, casts and
-    pattern matches run only for the events that pass them.
+    The kind, name and team tests come first as plain conjuncts (a scan can push them down)
+    and guard the rest in a CASE, so property parsing, casts and pattern matches run only for
+    the events that pass them.
     """
     cheap: list[str] = []
-    if f.kind is not None:
+    if f.kind is not None:  # kind is never NULL
         cheap.append(f"kind IN ({', '.join(lit(k) for k in as_list(f.kind))})")
     if f.name is not None:
-        cheap.append(_sql_match("name", as_list(f.name)))
+        cheap.append(f"(name IS NOT NULL AND {_sql_match('name', as_list(f.name))})")
     if f.team is not None:
-        cheap.append(f"team IN ({', '.join(lit(t) for t in as_list(f.team))})")
+        cheap.append(
+            f"(team IS NOT NULL AND team IN ({', '.join(lit(t) for t in as_list(f.team))}))"
+        )
     parts: list[str] = []
     if f.path_glob is not None:
         parts.append(_sql_match(sql_prop_text("path"), as_list(f.path_glob)))
@@ -327,4 +330,7 @@ def compile_sql(f: EventFilter) -> str:
     rest = " AND ".join(f"COALESCE({p}, FALSE)" for p in parts) or "TRUE"
     if not cheap:
         return rest
-    return f"CASE WHEN {' AND '.join(cheap)} THEN {rest} ELSE FALSE END"
+    guard = " AND ".join(cheap)
+    if rest == "TRUE":
+        return guard
+    return f"{guard} AND CASE WHEN {guard} THEN {rest} ELSE FALSE END"
