@@ -148,25 +148,43 @@ def needs_properties(f: EventFilter) -> bool:
     return bool(f.path_glob is not None or f.properties or f.ratio is not None)
 
 
-def _prop_check(path: str, test: PropertyTest) -> Callable[[Mapping[str, Any]], bool]:
+def _value_checks(test: PropertyTest) -> list[Callable[[Any], bool]]:
     checks: list[Callable[[Any], bool]] = []
     if test.exists is not None:
         want = test.exists
         checks.append(lambda v: (v is not None) == want)
     if test.equals is not None or test.one_of is not None:
         allowed = _text_set(as_list(test.equals) + as_list(test.one_of))
-        checks.append(lambda v: as_text(v) in allowed)
+        checks.append(lambda v: (v if type(v) is str else as_text(v)) in allowed)
     if test.at_least is not None:
         lo = test.at_least
         checks.append(lambda v: (n := as_number(v)) is not None and n >= lo)
     if test.at_most is not None:
         hi = test.at_most
         checks.append(lambda v: (n := as_number(v)) is not None and n <= hi)
+    return checks
+
+
+def _prop_check(path: str, test: PropertyTest) -> Predicate:
+    """The property test at `path` as a predicate over (row, properties, dims)."""
+    checks = _value_checks(test)
+    if len(checks) == 1 and "." not in path:
+        only = checks[0]
+        return lambda r, p, d: only(p.get(path))
     get = prop_getter(path)
     if len(checks) == 1:
         only = checks[0]
-        return lambda props: only(get(props))
-    return lambda props: all(c(get(props)) for c in checks)
+        return lambda r, p, d: only(get(p))
+    return lambda r, p, d: all(c(get(p)) for c in checks)
+
+
+def _ratio_check(numerator: str, denominator: str, lo: float) -> Predicate:
+    if "." in numerator or "." in denominator:
+        num, den = prop_getter(numerator), prop_getter(denominator)
+        return lambda r, p, d: _ratio(num(p), den(p), lo)
+    return lambda r, p, d: (
+        numerator in p and denominator in p and _ratio(p[numerator], p[denominator], lo)
+    )
 
 
 def compile_python(f: EventFilter, *, routed_by_name: bool = False) -> Predicate | None:
@@ -183,14 +201,13 @@ def compile_python(f: EventFilter, *, routed_by_name: bool = False) -> Predicate
         checks.append(lambda r, p, d: r.get("team") in teams)
     if f.path_glob is not None:
         path_ok = _matcher(as_list(f.path_glob))
-        checks.append(lambda r, p, d: path_ok(as_text(p.get("path"))))  # top-level `path`
+        checks.append(  # top-level `path`
+            lambda r, p, d: path_ok(v if type(v := p.get("path")) is str else as_text(v))
+        )
     for path, test in f.properties.items():
-        check = _prop_check(path, test)
-        checks.append(lambda r, p, d, check=check: check(p))  # type: ignore[misc]
+        checks.append(_prop_check(path, test))
     if f.ratio is not None:
-        num, den = prop_getter(f.ratio.numerator), prop_getter(f.ratio.denominator)
-        lo = f.ratio.at_least
-        checks.append(lambda r, p, d: _ratio(num(p), den(p), lo))
+        checks.append(_ratio_check(f.ratio.numerator, f.ratio.denominator, f.ratio.at_least))
     if f.contact_seniority is not None:
         sen = frozenset(f.contact_seniority)
         checks.append(lambda r, p, d: d[0] in sen)
@@ -201,6 +218,9 @@ def compile_python(f: EventFilter, *, routed_by_name: bool = False) -> Predicate
         return None
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda r, p, d: first(r, p, d) and second(r, p, d)
     return lambda r, p, d: all(c(r, p, d) for c in checks)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, select
 
 from accord.signals import state_checks
@@ -27,7 +28,17 @@ _NO_PROPS: Mapping[str, Any] = {}
 _NONE: list[Signal] = []  # returned for "nothing fired"; callers get a fresh list
 
 _ROUTE_LIMIT = 100_000
-_Route = tuple[tuple[Compiled, ...], bool, bool]
+_Route = tuple[tuple[tuple[Any, Any, Compiled, int, int], ...], bool, bool]
+
+
+def _quick(c: Compiled) -> int:
+    """Which no-change test the engine makes before calling the step: first_seen keyed by
+    the contact (1), its seniority (2) or department (3); new_contact by contact (4); else 0."""
+    if c.mode == "new_contact" and c.distinct_of is None:
+        return 4
+    if c.mode != "first_seen" or c.key_from > 2:
+        return 0
+    return c.key_from + 1
 
 
 class _Slots:
@@ -87,12 +98,13 @@ class SignalEngine:
     # --- evaluation ------------------------------------------------------------------------
 
     def _route(self, kind: str, name: Any) -> _Route:
-        """The definitions that accept events of this kind and name, in definition order."""
-        cands = tuple(
+        """The definitions that accept events of this kind and name, in definition order,
+        each as (filter, step, definition, position, no-change test)."""
+        cands = [
             c for c in self.compiled if (c.kinds is None or kind in c.kinds) and c.name_ok(name)
-        )
+        ]
         route = (
-            cands,
+            tuple((c.pred, c.fn, c, c.pos, _quick(c)) for c in cands),
             any(c.needs_props for c in cands),
             any(c.needs_dims for c in cands),
         )
@@ -112,30 +124,49 @@ class SignalEngine:
         account = row.get("account_id")
         if not account:
             return _NONE if emit else 0
-        props = parse_properties(row.get("properties")) if route[1] else _NO_PROPS
-        dims = self._contact_dims(row) if route[2] else _NO_DIMS
+        contact = row.get("contact_id") or None
+        props = _NO_PROPS
+        if route[1]:
+            raw = row.get("properties")
+            props = orjson.loads(raw) if type(raw) is str and raw else parse_properties(raw)
+        dims = _NO_DIMS
+        if route[2]:
+            if contact is not None and not (
+                "contact_seniority" in row or "contact_department" in row
+            ):
+                dims = self._dims.get(contact) or self._contact_dims(row, contact)
+            else:
+                dims = self._contact_dims(row, contact)
         t = row["occurred_at"]
         if type(t) is not int:
             t = to_us(t)
         slots = self._accounts.get(account)
         if slots is None:
             slots = self._accounts[account] = _Slots(len(self.compiled))
-            self._dirty.add(account)
-        elif not slots.dirty:
-            self._dirty.add(account)
         states = slots.states
         out: list[Signal] | None = None
-        crossed = 0
-        for c in cands:
-            pred = c.pred
+        crossed = mask = 0
+        for pred, fn, c, i, quick in cands:
             if pred is not None and not pred(row, props, dims):
                 continue
-            i = c.pos
             st = states[i]
             if st is None:
                 st = states[i] = c.new_state()
-            slots.dirty |= 1 << i
-            evidence = c.fn(c, st, t, row, props, dims)
+            mask |= 1 << i
+            # the common no-change cases, skipped without calling the step
+            if quick == 4:  # new_contact: nothing expires, no new contact, under threshold
+                rec = st.recent
+                if (
+                    (not rec or rec[0][0] > t - c.window_us)
+                    and (contact is None or contact in st.seen)  # type: ignore[operator]
+                    and len(rec) < c.at_least
+                ):
+                    continue
+            elif quick:  # first_seen of a key already seen (or of none)
+                key = contact if quick == 1 else dims[quick - 2]
+                if key is None or key in st.seen:  # type: ignore[operator]
+                    continue
+            evidence = fn(c, st, t, row, props, dims, contact)
             if evidence is None:
                 continue
             if not emit:
@@ -146,6 +177,10 @@ class SignalEngine:
             if out is None:
                 out = []
             out.append(c.fire(st, account, t, row, evidence))
+        if mask:
+            if not slots.dirty:
+                self._dirty.add(account)
+            slots.dirty |= mask
         if not emit:
             return crossed
         if out is None:
@@ -253,11 +288,10 @@ class SignalEngine:
         with engine.connect() as conn:
             self._dims.update({r[0]: (r[1], r[2]) for r in conn.execute(q)})
 
-    def _contact_dims(self, row: Mapping[str, Any]) -> Dims:
+    def _contact_dims(self, row: Mapping[str, Any], contact: str | None) -> Dims:
         if "contact_seniority" in row or "contact_department" in row:
             return (row.get("contact_seniority"), row.get("contact_department"))
-        contact = row.get("contact_id")
-        if not contact:
+        if contact is None:
             return _NO_DIMS
         dims = self._dims.get(contact)
         if dims is None:

@@ -96,6 +96,7 @@ class Compiled:
     fingerprint: str = ""
     cooldown_us: int = 0
     keep: int = 10
+    key_from: int = 3  # first_seen key: 0 contact, 1 seniority, 2 department, 3 `key_of`
     key_of: Callable[..., str | None] | None = None
     distinct_path: str | None = None
     allowed: frozenset[str] | None = None
@@ -126,7 +127,7 @@ class Compiled:
     ) -> Signal | None:  # fmt: skip
         """Add one matching event; return the signal when the threshold is crossed outside
         the cooldown (evidence is built only then)."""
-        evidence = self.fn(self, st, t, row, props, dims)
+        evidence = self.fn(self, st, t, row, props, dims, row.get("contact_id") or None)
         if evidence is None:
             return None
         return self.fire(st, account, t, row, evidence)
@@ -167,52 +168,59 @@ def _cooling(st: AccountState, t: int) -> bool:
 # from the state) or the evidence itself when the state no longer holds it.
 
 
-def _step_count(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
+def _step_count(
+    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
+) -> Any:
     rec = st.recent
     if rec and rec[0][0] <= t - c.window_us:
         st.evict(t - c.window_us)
-    rec.append((t, row["message_id"], row.get("contact_id") or None, 1.0))
+    rec.append((t, row["message_id"], contact, 1.0))
     st.rsum += 1.0
     if len(rec) < c.at_least or (st.cool is not None and t < st.cool):
         return None
     return True
 
 
-def _contact(c: Compiled, row: Any, props: Any) -> str | None:
-    if c.distinct_of is None:
-        return row.get("contact_id") or None
-    return as_text(c.distinct_of(props))
-
-
-def _step_distinct(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
-    if st.recent and st.recent[0][0] <= t - c.window_us:
+def _step_distinct(
+    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
+) -> Any:
+    rec = st.recent
+    if rec and rec[0][0] <= t - c.window_us:
         st.evict(t - c.window_us)
-    contact = _contact(c, row, props)
+    if c.distinct_of is not None:
+        contact = as_text(c.distinct_of(props))
+    counts: dict[str, int] = st.counts  # type: ignore[assignment]
     if contact is not None:
-        st.recent.append((t, row["message_id"], contact, 0.0))
-        counts = st.counts
-        counts[contact] = counts.get(contact, 0) + 1  # type: ignore[index, union-attr]
-    if len(st.counts) < c.at_least or _cooling(st, t):  # type: ignore[arg-type]
+        rec.append((t, row["message_id"], contact, 0.0))
+        counts[contact] = counts.get(contact, 0) + 1
+    if len(counts) < c.at_least or (st.cool is not None and t < st.cool):
         return None
     return True
 
 
-def _step_new(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
-    if st.recent and st.recent[0][0] <= t - c.window_us:
+def _step_new(
+    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
+) -> Any:
+    rec = st.recent
+    if rec and rec[0][0] <= t - c.window_us:
         st.evict(t - c.window_us)
-    contact = _contact(c, row, props)
-    if contact is not None and contact not in st.seen:  # type: ignore[operator]
-        st.seen.add(contact)  # type: ignore[union-attr]
-        st.recent.append((t, row["message_id"], contact, 0.0))
-    if len(st.recent) < c.at_least or _cooling(st, t):
+    if c.distinct_of is not None:
+        contact = as_text(c.distinct_of(props))
+    seen: set[str] = st.seen  # type: ignore[assignment]
+    if contact is not None and contact not in seen:
+        seen.add(contact)
+        rec.append((t, row["message_id"], contact, 0.0))
+    if len(rec) < c.at_least or (st.cool is not None and t < st.cool):
         return None
     return True
 
 
-def _step_sum(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
+def _step_sum(
+    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
+) -> Any:
     if st.recent and st.recent[0][0] <= t - c.window_us:
         st.evict(t - c.window_us)
-    st.add((t, row["message_id"], row.get("contact_id") or None, _value(c, props)))
+    st.add((t, row["message_id"], contact, _value(c, props)))
     if st.rsum < c.at_least or _cooling(st, t):
         return None
     return True
@@ -247,9 +255,16 @@ def window_evidence(c: Compiled, st: AccountState) -> dict[str, Any]:
     }
 
 
-def _step_relative(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
-    st.shift(t - c.window_us, t - c.window_us - c.older_us)
-    st.add((t, row["message_id"], row.get("contact_id") or None, _value(c, props)))
+def _step_relative(
+    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
+) -> Any:
+    limit = t - c.window_us
+    rec = st.recent
+    if (rec and rec[0][0] <= limit) or (st.older and st.older[0][0] <= limit - c.older_us):
+        st.shift(limit, limit - c.older_us)
+    value = 1.0 if c.value_of is None else _value(c, props)
+    rec.append((t, row["message_id"], contact, value))
+    st.rsum += value
     recent, older = st.rsum, st.osum
     x = c.extra
     if c.mode == "baseline":
@@ -268,18 +283,23 @@ def _step_relative(c: Compiled, st: AccountState, t: int, row: Any, props: Any, 
     return None if _cooling(st, t) else True
 
 
-def _step_first(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
-    key = c.key_of(row, props, dims)  # type: ignore[misc]
-    if key is None or key in st.seen or (c.allowed is not None and key not in c.allowed):  # type: ignore[operator]
+def _step_first(
+    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
+) -> Any:
+    k = c.key_from
+    key = contact if k == 0 else dims[k - 1] if k < 3 else c.key_of(row, props, dims)  # type: ignore[misc]
+    seen: set[str] = st.seen  # type: ignore[assignment]
+    if key is None or key in seen or (c.allowed is not None and key not in c.allowed):
         return None
-    st.seen.add(key)  # type: ignore[union-attr]
+    seen.add(key)
     if st.cool is not None and t < st.cool:
         return None
     return {"key": key, "events": [row["message_id"]] if c.keep else []}
 
 
-def _step_state(c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims) -> Any:
-    contact = row.get("contact_id")
+def _step_state(
+    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
+) -> Any:
     value = as_text(c.value_of(props)) if c.value_of is not None else None
     if not contact or value is None:
         return None
@@ -333,7 +353,7 @@ def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
     if c.distinct_path is not None:
         c.distinct_of = prop_getter(c.distinct_path)
     if c.mode == "state_change":
-        c.pred = _with_value(c.pred, prop_getter(c.value_path or ""))
+        c.pred = _with_value(c.pred, c.value_path or "")
     c.needs_props = (
         needs_properties(f)
         or c.value_path is not None
@@ -343,12 +363,17 @@ def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
     return c
 
 
-def _with_value(pred: Predicate | None, get: Callable[[Mapping[str, Any]], Any]) -> Predicate:
-    """A state-change filter that also asks for a contact and a value: other events leave
+def _with_value(pred: Predicate | None, path: str) -> Predicate:
+    """A state-change filter that also asks for a value and a contact: other events leave
     the state as it is, so they need not touch it."""
+    if "." in path:
+        get = prop_getter(path)
+        has: Predicate = lambda r, p, d: get(p) is not None and bool(r.get("contact_id"))  # noqa: E731
+    else:
+        has = lambda r, p, d: p.get(path) is not None and bool(r.get("contact_id"))  # noqa: E731
     if pred is None:
-        return lambda r, p, d: bool(r.get("contact_id")) and get(p) is not None
-    return lambda r, p, d: bool(r.get("contact_id")) and get(p) is not None and pred(r, p, d)
+        return has
+    return lambda r, p, d: has(r, p, d) and pred(r, p, d)
 
 
 def _fill(c: Compiled, w: Any) -> None:
@@ -371,6 +396,7 @@ def _fill(c: Compiled, w: Any) -> None:
         )
     elif isinstance(w, FirstSeenCondition):
         c.key_of = key_getter(w.key)
+        c.key_from = {"contact": 0, "contact.seniority": 1, "contact.department": 2}.get(w.key, 3)
         c.allowed = frozenset(filter(None, map(as_text, w.values))) if w.values else None
     elif isinstance(w, StateChangeCondition):
         c.value_path = w.property

@@ -1,12 +1,13 @@
 """Flat per-(signal, account) window state for the incremental engine, and its JSON form.
 
 Entries are tuples `(t_us, message_id, contact_id, value)` in arrival order. `recent` holds
-the entries of the current window, `older` those of the baseline or previous window.
+the entries of the current window, `older` those of the baseline or previous window. Both
+are plain lists (windows drop their expired head in one slice): many thousands of states
+stay small and close together in memory.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,8 +22,8 @@ class AccountState:
     __slots__ = ("cool", "counts", "last", "older", "osum", "recent", "rsum", "seen")
 
     def __init__(self) -> None:
-        self.recent: deque[Entry] = deque()
-        self.older: deque[Entry] = deque()
+        self.recent: list[Entry] = []
+        self.older: list[Entry] = []
         self.rsum = 0.0
         self.osum = 0.0
         self.counts: dict[str, int] | None = None
@@ -33,26 +34,35 @@ class AccountState:
     def evict(self, limit: int) -> None:
         """Drop recent entries at or before `limit` (no older window)."""
         rec, counts = self.recent, self.counts
-        while rec and rec[0][0] <= limit:
-            e = rec.popleft()
+        n, k = len(rec), 0
+        while k < n and rec[k][0] <= limit:
+            e = rec[k]
+            k += 1
             self.rsum -= e[3]
             if counts is not None and e[2] is not None:
-                n = counts[e[2]] - 1
-                if n:
-                    counts[e[2]] = n
+                left = counts[e[2]] - 1
+                if left:
+                    counts[e[2]] = left
                 else:
                     del counts[e[2]]
+        del rec[:k]
 
     def shift(self, recent_limit: int, older_limit: int) -> None:
         """Move entries from the recent to the older window, then drop the oldest."""
         rec, old = self.recent, self.older
-        while rec and rec[0][0] <= recent_limit:
-            e = rec.popleft()
+        n, k = len(rec), 0
+        while k < n and rec[k][0] <= recent_limit:
+            e = rec[k]
+            k += 1
             self.rsum -= e[3]
             old.append(e)
             self.osum += e[3]
-        while old and old[0][0] <= older_limit:
-            self.osum -= old.popleft()[3]
+        del rec[:k]
+        n, k = len(old), 0
+        while k < n and old[k][0] <= older_limit:
+            self.osum -= old[k][3]
+            k += 1
+        del old[:k]
 
     def add(self, entry: Entry) -> None:
         self.recent.append(entry)
@@ -69,7 +79,7 @@ class AccountState:
 
     def dumps(self) -> str:
         return state_json(
-            list(self.recent), self.rsum, list(self.older), self.osum, self.seen, self.last,
+            self.recent, self.rsum, self.older, self.osum, self.seen, self.last,
             self.cool,
         )  # fmt: skip
 
@@ -77,8 +87,8 @@ class AccountState:
     def loads(cls, text: str, *, counts: bool) -> AccountState:
         doc = orjson.loads(text)
         st = cls()
-        st.recent = deque(tuple(e) for e in doc.get("r", ()))
-        st.older = deque(tuple(e) for e in doc.get("o", ()))
+        st.recent = [tuple(e) for e in doc.get("r", ())]
+        st.older = [tuple(e) for e in doc.get("o", ())]
         st.rsum = float(doc.get("rs", 0.0))
         st.osum = float(doc.get("os", 0.0))
         if "s" in doc:
