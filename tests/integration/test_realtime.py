@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from accord.graph.stitch import IdentityStitcher
-from accord.ingest.segment_jsonl import load_jsonl
+from accord.ingest.jsonl_bulk import bulk_load
 from accord.realtime import Consumer, load_cursor
 from accord.signals import Signal, load_library, run_batch
 from accord.signals.store import list_signals
@@ -186,7 +186,7 @@ def test_realtime_consumer_agrees_with_jsonl_and_batch(
         seed(other)
         path = tmp_path / "events.jsonl"
         path.write_bytes(b"\n".join(orjson.dumps(c) for c in calls) + b"\n")
-        load_jsonl(other.engine, path, stitcher=IdentityStitcher.load(other.engine))
+        bulk_load(other.engine, path, stitcher=IdentityStitcher.load(other.engine))
         batch = ours(run_batch(other.engine, load_library(other.settings.definitions_dir)))
     finally:
         other.close()

@@ -12,7 +12,7 @@ import pytest
 
 from accord.errors import InputError
 from accord.graph.stitch import IdentityStitcher
-from accord.ingest.segment_jsonl import load_jsonl
+from accord.ingest.jsonl_bulk import bulk_load
 from accord.workspace import Workspace
 from tests.integration.test_segment_api import seed_graph
 
@@ -48,11 +48,11 @@ def count(ws: Workspace, sql: str) -> int:
 def test_load_jsonl_stores_resolves_and_dedupes(workspace: Workspace, tmp_path: Path) -> None:
     seed_graph(workspace)
     path = write_jsonl(tmp_path / "events.jsonl", demo_calls())
-    report = load_jsonl(workspace.engine, path, stitcher=IdentityStitcher.load(workspace.engine))
+    report = bulk_load(workspace.engine, path, stitcher=IdentityStitcher.load(workspace.engine))
     assert (report.lines, report.stored, report.duplicates) == (52, 52, 0)
     assert count(workspace, "SELECT count(*) FROM events WHERE account_id IS NOT NULL") == 52
     assert count(workspace, "SELECT count(*) FROM events WHERE contact_id = 'con_peter'") == 26
-    again = load_jsonl(workspace.engine, path, stitcher=IdentityStitcher.load(workspace.engine))
+    again = bulk_load(workspace.engine, path, stitcher=IdentityStitcher.load(workspace.engine))
     assert (again.stored, again.duplicates) == (0, 52)
     assert count(workspace, "SELECT count(*) FROM events") == 52
 
@@ -63,7 +63,7 @@ def test_load_jsonl_rejects_bad_line_and_writes_nothing(
     bad = b'{"type": "track", "event": "No user"}'
     path = write_jsonl(tmp_path / "bad.jsonl", demo_calls(5), (bad,))
     with pytest.raises(InputError) as caught:
-        load_jsonl(workspace.engine, path)
+        bulk_load(workspace.engine, path)
     assert "bad.jsonl line 8: userId:" in caught.value.message
     assert "--skip-bad-rows" in caught.value.message
     assert count(workspace, "SELECT count(*) FROM events") == 0
@@ -73,13 +73,13 @@ def test_load_jsonl_rejects_bad_line_and_writes_nothing(
 def test_load_jsonl_rejects_malformed_json(workspace: Workspace, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "broken.jsonl", demo_calls(3), (b'{"type": "tr',))
     with pytest.raises(InputError, match=r"broken.jsonl line 6: not valid JSON"):
-        load_jsonl(workspace.engine, path)
+        bulk_load(workspace.engine, path)
     assert count(workspace, "SELECT count(*) FROM events") == 0
 
 
 def test_load_jsonl_skip_bad_rows_counts_them(workspace: Workspace, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "mixed.jsonl", demo_calls(3), (b"nope", b"", b'{"type": 1}'))
-    report = load_jsonl(workspace.engine, path, skip_bad_rows=True)
+    report = bulk_load(workspace.engine, path, skip_bad_rows=True)
     assert (report.stored, report.skipped) == (5, 2)
 
 
@@ -131,16 +131,11 @@ def test_keys_cli_create_list_revoke(db_url: str, tmp_path: Path) -> None:
     assert "--kind" in bad_kind.stderr
 
 
-def test_load_jsonl_parallel_parse_matches_sequential(
-    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from accord.ingest import segment_jsonl
-
-    monkeypatch.setattr(segment_jsonl, "PARALLEL_AT_BYTES", 0)
+def test_load_jsonl_parallel_parse_matches_sequential(workspace: Workspace, tmp_path: Path) -> None:
     seed_graph(workspace)
     path = write_jsonl(tmp_path / "events.jsonl", demo_calls(3000))
-    report = load_jsonl(
-        workspace.engine, path, stitcher=IdentityStitcher.load(workspace.engine), workers=2
+    report = bulk_load(
+        workspace.engine, path, stitcher=IdentityStitcher.load(workspace.engine), threads=2
     )
     assert (report.lines, report.stored, report.duplicates) == (3002, 3002, 0)
     assert count(workspace, "SELECT count(*) FROM events WHERE contact_id = 'con_peter'") == 1501
@@ -148,14 +143,11 @@ def test_load_jsonl_parallel_parse_matches_sequential(
 
 
 def test_load_jsonl_parallel_rejects_bad_line_with_its_number(
-    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace, tmp_path: Path
 ) -> None:
-    from accord.ingest import segment_jsonl
-
-    monkeypatch.setattr(segment_jsonl, "PARALLEL_AT_BYTES", 0)
     calls: list[object] = [*demo_calls(6000)]
     calls.insert(5000, {"type": "track", "userId": "u1"})
     path = write_jsonl(tmp_path / "events.jsonl", calls)
     with pytest.raises(InputError, match=r"events.jsonl line 5001: event"):
-        load_jsonl(workspace.engine, path, workers=2)
+        bulk_load(workspace.engine, path, threads=2)
     assert count(workspace, "SELECT count(*) FROM events") == 0

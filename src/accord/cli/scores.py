@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
 
-from accord.cli.context import CliState, err, workspace
-from accord.errors import DefinitionError, InputError
+from accord.cli.context import CliState, duration, err, workspace
+from accord.errors import DefinitionError
 from accord.scoring.compute import compute_and_store
 from accord.scoring.history import history
 from accord.scoring.library import load_library
 from accord.scoring.store import current_for
 from accord.scoring.versions import apply, load_definition, preview, rollback
 from accord.settings import load_settings
-from accord.yamlspec import parse_duration
 
 app = typer.Typer(help="Scores: fit, engagement, intent, health and buying stage, explained.")
 
@@ -194,13 +192,6 @@ def rollback_cmd(
     _say(f"{score} version {to_version} is active; {summary.history_rows} values changed.")
 
 
-def _duration(option: str, value: str) -> timedelta:
-    try:
-        return parse_duration(value)
-    except ValueError:
-        raise InputError(f"{option} {value!r}: not a duration; write e.g. 180d or 26w") from None
-
-
 @app.command("train")
 def train_cmd(
     ctx: typer.Context,
@@ -219,7 +210,7 @@ def train_cmd(
     AUC and calibration; store `model_win` next to the rule scores."""
     from accord.scoring.model import train
 
-    span = _duration("--horizon", horizon)
+    span = duration("--horizon", horizon)
     defs = _definitions(ctx)
     ws = workspace(ctx)
     try:

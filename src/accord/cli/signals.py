@@ -8,7 +8,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from accord.cli.context import CliState, err, workspace
+from accord.cli.context import CliState, duration, err, workspace
 from accord.errors import DefinitionError
 from accord.settings import load_settings
 from accord.signals.batch import run_batch
@@ -60,10 +60,11 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Evaluate every definition over the whole event history (batch) and store what fired."""
+    period = duration("--since", since)
     specs = _specs(ctx)
     ws = workspace(ctx)
     try:
-        fired = run_batch(ws.engine, specs, since, save=save)
+        fired = run_batch(ws.engine, specs, period, save=save)
     finally:
         ws.close()
     if as_json:

@@ -21,9 +21,9 @@ from accord.graph.resolve import resolve_all
 from accord.graph.stitch import IdentityStitcher
 from accord.graph.targets import import_targets
 from accord.ingest.csv_import import import_csv
+from accord.ingest.jsonl_bulk import bulk_load
 from accord.ingest.options import ImportOptions
 from accord.ingest.salesforce import import_salesforce
-from accord.ingest.segment_jsonl import load_jsonl
 from accord.realtime import Consumer
 from accord.scoring.compute import compute_and_store
 from accord.signals import load_library, run_batch
@@ -117,7 +117,7 @@ def analyse_events(engine: Engine, run: DemoRun, now: datetime) -> None:
     finds nothing to change."""
     with _timed(run, "load_events"):
         stitcher = IdentityStitcher.load(engine)
-        report = load_jsonl(engine, run.out / EVENTS_FILE, source="demo", stitcher=stitcher)
+        report = bulk_load(engine, run.out / EVENTS_FILE, source="demo", stitcher=stitcher)
         run.imported["events"] = {"lines": report.lines, "stored": report.stored,
                                   "duplicates": report.duplicates}  # fmt: skip
     with _timed(run, "scores"):

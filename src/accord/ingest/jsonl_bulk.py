@@ -58,6 +58,9 @@ class _Silent:
         return None
 
 
+PARALLEL_AT_BYTES = 16 << 20  # smaller files are read by one DuckDB thread
+
+
 def default_threads() -> int:
     return os.cpu_count() or 1
 
@@ -85,7 +88,8 @@ def bulk_load(
     report = LoadReport()
     with tempfile.TemporaryDirectory(prefix="accord-jsonl-") as tmp:
         workdir = Path(tmp)
-        threads = threads or default_threads()
+        big = path.stat().st_size >= PARALLEL_AT_BYTES
+        threads = threads or (default_threads() if big else 1)
         con = open_duck(workdir, threads, DUCKDB_MEMORY)
         sqlite = engine.dialect.name == "sqlite"
         try:

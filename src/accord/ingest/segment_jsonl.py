@@ -1,4 +1,4 @@
-"""Segment-format calls: validation into flat rows, and the bulk loader for JSONL event files.
+"""Segment-format calls: validation into flat rows (the bulk loader is `jsonl_bulk`).
 
 A call (track, identify, page, screen, group, alias) is checked by hand, field by field, and
 turned into a `Call`: a flat tuple of strings, a datetime and the compact JSON of what later
@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Engine
 
 from accord.errors import InputError
 from accord.ingest.event_catalogue import KIND_NAMES, EventCatalogue, shipped_catalogue
 from accord.store.events import EventRow
-
-if TYPE_CHECKING:
-    from accord.ingest.jsonl_bulk import LoadReport
-    from accord.ingest.jsonl_stitch import BulkStitcher
 
 KINDS = frozenset(("track", "identify", "page", "screen", "group", "alias"))
 MAX_MESSAGE_BYTES = 32 * 1024
@@ -276,36 +270,6 @@ def _name(msg: dict[str, Any], kind: str, where: str) -> str | None:
         name = _text(msg.get("name"))
         return name[:MAX_ID] if name else None
     return None
-
-
-# -- bulk loading -------------------------------------------------------------------------
-# The loader itself is set-based (`accord.ingest.jsonl_bulk`); these are its stream-shaped
-# entry points.
-
-PARALLEL_AT_BYTES = 16 << 20  # smaller files are read by one DuckDB thread
-
-
-def load_jsonl(
-    engine: Engine,
-    path: Path,
-    *,
-    source: str = "jsonl",
-    stitcher: BulkStitcher | None = None,
-    skip_bad_rows: bool = False,
-    catalogue: EventCatalogue | None = None,
-    workers: int | None = None,
-) -> LoadReport:
-    """Load a Segment-format JSONL file in one transaction; messageId dedupes re-loads.
-
-    `catalogue` gives each event its kind and team (the shipped catalogue by default); files
-    of at least PARALLEL_AT_BYTES are read by `workers` DuckDB threads (default: one per CPU).
-    """
-    from accord.ingest.jsonl_bulk import bulk_load, default_threads
-
-    big = path.is_file() and path.stat().st_size >= PARALLEL_AT_BYTES
-    threads = (workers or default_threads()) if big else 1
-    return bulk_load(engine, path, source=source, stitcher=stitcher, skip_bad_rows=skip_bad_rows,
-                     catalogue=catalogue, threads=threads)  # fmt: skip
 
 
 def to_row(

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -131,3 +134,18 @@ def test_replay_rebuilds_the_state_process_would_leave() -> None:
     assert crossings == sum(1 for s in expected if s.observed_at <= rows[49]["occurred_at"])
     later = rebuilt.process_many(rows[50:])
     assert later == [s for s in expected if s.observed_at > rows[49]["occurred_at"]]
+
+
+def test_duration_options_reject_bad_values(sqlite_workspace: Workspace) -> None:
+    ws = sqlite_workspace
+    for args, option in ((["signals", "run", "--since", "bogus"], "--since"),
+                         (["scores", "train", "--horizon", "6 months"], "--horizon")):  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "accord", "--workspace", str(ws.path), *args],
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "ACCORD_DATABASE_URL": ws.settings.database_url},
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert f"{option} '{args[-1]}': not a duration" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert list_signals(ws.engine) == []
