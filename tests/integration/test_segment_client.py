@@ -41,7 +41,7 @@ def test_stock_client_calls_are_stored_and_stitched(server: Server) -> None:
         "acc_initech",
         "acc_globex",
         "acc_globex",
-        None,
+        "acc_initech",  # the anonymous page view, attached by the alias that followed it
         "acc_initech",
         "acc_initech",
     ]

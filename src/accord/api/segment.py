@@ -201,10 +201,10 @@ class SegmentIngest:
         except AccordError as e:
             return e.http_status, segment_error_body(e.http_status, e.code, e.message, e.errors)
         stitch, received = self.stitcher.stitch, utc_text(received_at)
-        rows = [to_row(call, source, received, *stitch(call)) for call in calls]
-        idents, groups = self.stitcher.take_updates()
+        rows = [to_row(call, source, received, *stitch(call), received_at) for call in calls]
+        idents, groups, attach = self.stitcher.take_all()
         loop = asyncio.get_running_loop()
-        request = WriteRequest(rows, idents, groups, loop=loop, waiter=loop.create_future())
+        request = WriteRequest(rows, idents, groups, attach, loop=loop, waiter=loop.create_future())
         self.writer.submit(request)
         try:
             await request.waiter  # type: ignore[misc]

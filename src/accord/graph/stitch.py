@@ -4,6 +4,8 @@
 `anonymousId` joins `userId` once both are seen together or through `alias`; `group` (and
 `context.groupId`) ties users to the account the group's traits resolve to. All lookups are
 flat dicts; what is learnt is queued as identity and group rows, stored with the events.
+An anonymous visitor who gains an account is queued as an attachment: the visitor's earlier
+unattached events get that account in the same commit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from accord.ingest.segment_jsonl import Call
 from accord.store.schema import groups, identities
 
 Known = tuple[str | None, str | None, str | None]  # (user_id, contact_id, account_id)
+Attachment = tuple[str, str, str | None]  # (anonymous_id, account_id, contact_id)
 _NOTHING: Known = (None, None, None)
 
 
@@ -36,6 +39,7 @@ class IdentityStitcher:
         self.groups = group_accounts or {}
         self._idents: dict[tuple[str, str], dict[str, Any]] = {}
         self._groups: dict[str, dict[str, Any]] = {}
+        self._attach: dict[str, Attachment] = {}
 
     @classmethod
     def load(cls, engine: Engine) -> IdentityStitcher:
@@ -73,9 +77,20 @@ class IdentityStitcher:
         return account, contact
 
     def take_updates(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        idents, group_rows = list(self._idents.values()), list(self._groups.values())
-        self._idents, self._groups = {}, {}
+        """Identity and group rows learnt since the last take (attachments are dropped)."""
+        idents, group_rows, _ = self.take_all()
         return idents, group_rows
+
+    def take_all(
+        self,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Attachment]]:
+        """Identity rows, group rows and attachments learnt since the last take."""
+        if not self._idents and not self._groups:
+            return [], [], []
+        learnt = list(self._idents.values()), list(self._groups.values())
+        attach = list(self._attach.values())
+        self._idents, self._groups, self._attach = {}, {}, {}
+        return *learnt, attach
 
     def _current(self, user_id: str | None, anonymous_id: str | None) -> Known:
         known = self.known
@@ -128,6 +143,8 @@ class IdentityStitcher:
         if merged in (old, _NOTHING):
             return
         self.known[key] = merged
+        if id_type == "anonymous" and merged[2] is not None and merged[2] != old[2]:
+            self._attach[value] = (value, merged[2], merged[1])
         self._idents[key] = {
             "id_type": id_type,
             "id_value": value,

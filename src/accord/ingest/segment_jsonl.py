@@ -228,6 +228,10 @@ def parse_call(
     )
 
 
+_CLASSIFIED: dict[tuple[EventCatalogue, str, str | None, str | None], tuple[str, str | None]] = {}
+_CLASSIFIED_MAX = 4096  # distinct (catalogue, call type, name, path) answers kept
+
+
 def _classify(
     catalogue: EventCatalogue | None,
     kind: str,
@@ -243,7 +247,14 @@ def _classify(
         if path is None and context:
             page = context.get("page")
             path = _text(page.get("path")) if type(page) is dict else None
-    found_kind, found_team = (catalogue or shipped_catalogue()).classify(kind, name, path)
+    catalogue = catalogue or shipped_catalogue()
+    key = (catalogue, kind, name, path)
+    found = _CLASSIFIED.get(key)
+    if found is None:
+        if len(_CLASSIFIED) >= _CLASSIFIED_MAX:
+            _CLASSIFIED.clear()
+        found = _CLASSIFIED[key] = catalogue.classify(kind, name, path)
+    found_kind, found_team = found
     explicit = props.get("kind") if props else None
     if type(explicit) is str and explicit in KIND_NAMES:
         found_kind = explicit
@@ -273,13 +284,20 @@ def _name(msg: dict[str, Any], kind: str, where: str) -> str | None:
 
 
 def to_row(
-    call: Call, source: str, received_at: str, account_id: str | None, contact_id: str | None
+    call: Call,
+    source: str,
+    received_at: str,
+    account_id: str | None,
+    contact_id: str | None,
+    received: datetime | None = None,
 ) -> EventRow:
-    """The events-table row of a call; `received_at` as `utc_text()` gives it."""
+    """The events-table row of a call; `received_at` as `utc_text()` gives it (of `received`,
+    when given: a call that took its time from the receipt reuses that text)."""
+    occurred = call.occurred_at
     return EventRow(
         call.message_id,
         source,
-        call.occurred_at.isoformat(" ", "microseconds")[:26],
+        received_at if occurred is received else occurred.isoformat(" ", "microseconds")[:26],
         received_at,
         call.event_kind,
         call.name,

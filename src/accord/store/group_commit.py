@@ -21,7 +21,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from accord.store.events import EventRow, write_events_raw, write_identities
+from accord.store.events import EventRow, attach_anonymous, write_events_raw, write_identities
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class WriteRequest:
     rows: list[EventRow]
     identities: list[dict[str, Any]] = field(default_factory=list)
     groups: list[dict[str, Any]] = field(default_factory=list)
+    attach: list[tuple[str, str, str | None]] = field(default_factory=list)
     loop: asyncio.AbstractEventLoop | None = None
     waiter: asyncio.Future[int] | None = None
     future: Future[int] | None = None
@@ -176,7 +177,7 @@ class GroupCommitWriter:
         if raw is None:
             raise RuntimeError("event writer: the database connection is closed")
         rows = taken[0].rows if len(taken) == 1 else [r for req in taken for r in req.rows]
-        learnt = any(req.identities or req.groups for req in taken)
+        learnt = any(req.identities or req.groups or req.attach for req in taken)
         try:
             if self._sqlite:
                 with self._lock:
@@ -201,6 +202,7 @@ class GroupCommitWriter:
         if learnt:
             for req in taken:
                 write_identities(conn, req.identities, req.groups)
+            attach_anonymous(conn, [link for req in taken for link in req.attach])
             conn.commit()
         else:
             raw.commit()

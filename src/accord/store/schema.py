@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING = {
@@ -282,6 +283,13 @@ events = Table(
     Column("anonymous_id", String(255)),
     Column("properties", JSON, nullable=False, default=dict),
     Index("ix_events_account_id_occurred_at", "account_id", "occurred_at"),
+    # Unattached events of an anonymous visitor, attached when the visitor identifies.
+    Index(
+        "ix_events_unattached_anonymous_id",
+        "anonymous_id",
+        sqlite_where=text("anonymous_id IS NOT NULL AND account_id IS NULL"),
+        postgresql_where=text("anonymous_id IS NOT NULL AND account_id IS NULL"),
+    ),
 )
 
 # Idempotency: (source, message_id) seen within the dedupe window.

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 12:09:16.955443
+Create Date: 2026-11-23 16:27:26.092289
 """
 
 from __future__ import annotations
@@ -151,6 +151,13 @@ def upgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(
             "ix_events_account_id_occurred_at", ["account_id", "occurred_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_events_unattached_anonymous_id",
+            ["anonymous_id"],
+            unique=False,
+            sqlite_where=sa.text("anonymous_id IS NOT NULL AND account_id IS NULL"),
+            postgresql_where=sa.text("anonymous_id IS NOT NULL AND account_id IS NULL"),
         )
 
     op.create_table(
@@ -633,6 +640,11 @@ def downgrade() -> None:
 
     op.drop_table("external_ids")
     with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_events_unattached_anonymous_id",
+            sqlite_where=sa.text("anonymous_id IS NOT NULL AND account_id IS NULL"),
+            postgresql_where=sa.text("anonymous_id IS NOT NULL AND account_id IS NULL"),
+        )
         batch_op.drop_index("ix_events_account_id_occurred_at")
 
     op.drop_table("events")
