@@ -17,7 +17,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import Engine
 
 from accord.errors import InputError
-from accord.signals import batch_cols, batch_np, batch_out, state_checks
+from accord.signals import batch_cols, batch_np, batch_out, batch_table, state_checks
 from accord.signals.batch_out import FiredSet
 from accord.signals.measures import Compiled, compile_spec
 from accord.signals.signal import Signal, to_us
@@ -59,7 +59,7 @@ FROM events WHERE account_id IS NOT NULL
 
 _DIMS = "SELECT id, seniority, department FROM contacts"
 _CHUNK = 100_000
-ROWS_PER_PART = 2_500_000  # events per sorted account partition (memory: ~70 bytes each)
+ROWS_PER_PART = 1_000_000  # events per account partition handed to NumPy (~80 bytes each)
 
 
 def _sqlite_arrow(path: str, sql: str) -> pa.Table:
@@ -154,28 +154,47 @@ def coded_for(compiled: list[Compiled]) -> batch_cols.Coded:
 def partitions(
     con: duckdb.DuckDBPyConnection, coded: batch_cols.Coded, rows_per_part: int | None = None
 ) -> Iterator[batch_np.Arrays]:
-    """The coded relation, one sorted account partition at a time (about `rows_per_part`
-    events each), so memory holds one partition's columns."""
-    total = con.execute(f"SELECT count(*) FROM {coded.relation}").fetchone()[0]  # type: ignore[index]
-    parts = max(1, -(-int(total) // (rows_per_part or ROWS_PER_PART)))
-    for part in range(parts):
-        yield _partition(con, coded, part, parts)
+    """The coded relation sorted once by (account, t, ord), handed over in pieces of about
+    `rows_per_part` events that each hold whole accounts, so memory holds one piece's
+    NumPy columns."""
+    coded.prepare(con)
+    size = rows_per_part or ROWS_PER_PART
+    reader = con.sql(coded.sorted_sql()).to_arrow_reader(min(size, _CHUNK))
+    carry = [_columns(pa.RecordBatch.from_pylist([], schema=reader.schema))]
+    held, parts = 0, 0
+    for chunk in reader:
+        carry.append(_columns(chunk))
+        held += chunk.num_rows
+        if held < size:
+            continue
+        arrays = _concat(carry)
+        a = arrays["a"]
+        cut = int(np.searchsorted(a, a[-1], "left"))
+        carry, held = [{k: v[cut:] for k, v in arrays.items()}], len(a) - cut
+        if cut:
+            parts += 1
+            yield _flags(coded, {k: v[:cut] for k, v in arrays.items()})
+        del arrays
+    if held or not parts:  # the last accounts (or an empty relation)
+        yield _flags(coded, _concat(carry))
 
 
-def _partition(
-    con: duckdb.DuckDBPyConnection, coded: batch_cols.Coded, part: int, parts: int
-) -> batch_np.Arrays:
-    """One sorted account partition as NumPy columns, mask bits unpacked as flags."""
-    got: batch_np.Arrays = con.execute(coded.partition_sql(part, parts)).fetchnumpy()
-    arrays = {k: np.asarray(v) for k, v in got.items()}
-    masks = {
-        k: arrays.pop(k).astype(np.uint32, copy=False) for k in list(arrays) if k[:4] == "mask"
+def _concat(parts: list[batch_np.Arrays]) -> batch_np.Arrays:
+    if len(parts) == 1:
+        return parts[0]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _columns(chunk: pa.RecordBatch) -> batch_np.Arrays:
+    """An Arrow batch of the coded relation as NumPy columns (no NULLs there)."""
+    return {
+        n: np.asarray(c.to_numpy()) for n, c in zip(chunk.schema.names, chunk.columns, strict=True)
     }
-    names = {sc.match for sc in coded.specs}
-    names |= {n for sc in coded.specs for n in (sc.allowed, sc.touch) if n is not None}
-    for name in names:
-        column, bit = batch_cols.flag_bit(name)
-        arrays[name] = (masks[column] >> np.uint32(bit)) & np.uint32(1) != 0
+
+
+def _flags(coded: batch_cols.Coded, arrays: batch_np.Arrays) -> batch_np.Arrays:
+    """One account partition with one boolean array per flag instead of mask columns."""
+    coded.flags(arrays)
     return arrays
 
 
@@ -247,7 +266,7 @@ def run_batch(
              if start is None or s.observed_at >= start]  # fmt: skip
     if save:
         with engine.begin() as conn:
-            save_table(conn, batch_out.table(found))
+            save_table(conn, batch_table.table(found))
             save_signals(conn, state)
     return materialise(found) + state
 

@@ -1,15 +1,26 @@
-"""The narrow coded relation the vectorised batch engine reads: one DuckDB pass over `ev`
-(or `ev_dims`) that parses each event's properties once and evaluates every definition's
-filter (packed as bits of integer mask columns) and key expressions (64-bit hashes, 0 for
-none), sorted inside DuckDB by (account, t, ord), one account partition at a time.
+"""The narrow coded relation the vectorised batch engine reads: one DuckDB pass over `ev`,
+sorted inside DuckDB by (account, t, ord) and streamed out in pieces of whole accounts.
 
-No text travels through the sort: the few texts evidence shows are read afterwards for the
-fired rows only, by event `ord` (see `text_query`).
+A definition's filter splits into three conjuncts that are evaluated where they are cheap:
+- kind, name and team: once per distinct (kind, name, team) combination of the history
+  (a handful), the row carries only the combination's 64-bit hash `g`;
+- contact seniority and department: once per contact, joined by the contact's hash;
+- the rest (properties, contact present, key values): per row, packed as bits of integer
+  mask columns, with properties parsed once and only for rows whose combination some
+  definition that reads properties accepts.
+Key expressions are 64-bit hashes (0 for none). No text travels through the sort: the few
+texts evidence shows are read afterwards for the fired rows only, by `ord` (`text_query`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import orjson
 
 from accord.signals import batch_sql
 from accord.signals.filters import (
@@ -20,10 +31,15 @@ from accord.signals.filters import (
     sql_prop_number,
 )
 from accord.signals.measures import Compiled
+from accord.signals.specs import EventFilter
 
-_TRUE = "TRUE"
-_ONE = "1.0::DOUBLE"
 _BITS = 32  # flags per UINTEGER mask column
+_GUARD_LIMIT = 512  # more accepted combinations than this: parse every row's properties
+COMBO = "combo"  # kind / name / team
+DIMS = "dims"  # contact seniority / department
+ROW = "row"  # everything else
+
+Atom = tuple[str, str]  # (domain, SQL boolean expression)
 
 
 @dataclass
@@ -42,33 +58,64 @@ def _hash(expr: str) -> str:
     return f"CASE WHEN ({expr}) IS NULL THEN 0::UBIGINT ELSE hash({expr}) END"
 
 
-def _in(expr: str, values: frozenset[str] | None) -> str:
+def _domain(expr: str) -> str:
+    return DIMS if expr in ("c_seniority", "c_department") else ROW
+
+
+def _in(expr: str, values: frozenset[str] | None) -> list[Atom]:
     if values is None:
-        return _TRUE
+        return []
     if not values:
-        return "FALSE"
-    return f"COALESCE({expr} IN ({', '.join(lit(v) for v in sorted(values))}), FALSE)"
+        return [(ROW, "FALSE")]
+    return [(_domain(expr), f"({expr} IN ({', '.join(lit(v) for v in sorted(values))}))")]
+
+
+_NO_CHEAP = {"kind": None, "name": None, "team": None}
+_NO_DIMS = {"contact_seniority": None, "contact_department": None}
+
+
+def filter_atoms(f: EventFilter) -> list[Atom]:
+    """The filter as conjuncts by domain (their AND is `compile_sql(f)`)."""
+    out: list[Atom] = []
+    cheap = EventFilter(kind=f.kind, name=f.name, team=f.team)
+    if cheap != EventFilter():
+        out.append((COMBO, compile_sql(cheap)))
+    rest = compile_sql(f.model_copy(update={**_NO_CHEAP, **_NO_DIMS}))
+    if rest != "TRUE":
+        out.append((ROW, rest))
+    dims = EventFilter(
+        contact_seniority=f.contact_seniority, contact_department=f.contact_department
+    )
+    if dims != EventFilter():
+        out.append((DIMS, compile_sql(dims)))
+    return out
 
 
 class _Select:
-    """Select-list builder that gives one name to each distinct expression; boolean flags
-    become bits of mask columns, keys and values plain columns, texts a separate list."""
+    """Select-list builder that gives one name to each distinct flag (a conjunction of
+    atoms) and expression; atoms become bits of mask columns of their domain."""
 
     def __init__(self) -> None:
-        self.flags: dict[str, str] = {}
+        self.flags: dict[tuple[Atom, ...], str] = {}
+        self.atoms: dict[str, dict[str, int]] = {COMBO: {}, DIMS: {}, ROW: {}}
         self.items: dict[str, str] = {}
+        self.dim_items: dict[str, str] = {}
         self.texts: dict[str, str] = {}
 
-    def flag(self, expr: str) -> str:
-        name = self.flags.get(expr)
+    def flag(self, atoms: list[Atom]) -> str:
+        key = tuple(dict.fromkeys(atoms))
+        name = self.flags.get(key)
         if name is None:
-            name = self.flags[expr] = f"b{len(self.flags)}"
+            name = self.flags[key] = f"b{len(self.flags)}"
+            for domain, sql in key:
+                self.atoms[domain].setdefault(sql, len(self.atoms[domain]))
         return name
 
-    def add(self, expr: str, prefix: str) -> str:
-        name = self.items.get(expr)
+    def add(self, expr: str, prefix: str, domain: str = ROW) -> str:
+        items = self.dim_items if domain == DIMS else self.items
+        name = items.get(expr)
         if name is None:
-            name = self.items[expr] = f"{prefix}{len(self.items)}"
+            name = items[expr] = f"{prefix}{len(self.items) + len(self.dim_items)}"
         return name
 
     def text(self, expr: str) -> str:
@@ -77,58 +124,53 @@ class _Select:
             name = self.texts[expr] = f"x{len(self.texts)}"
         return name
 
-    def masks(self) -> list[str]:
-        """One UINTEGER per 32 flags: bit i of mask column i // 32 is flag `b{i}`."""
-        flags = list(self.flags)
-        out = []
-        for start in range(0, len(flags), _BITS):
-            part = flags[start : start + _BITS]
-            bits = " | ".join(
-                f"(COALESCE({e}, FALSE)::UINTEGER << {i})" for i, e in enumerate(part)
-            )
-            out.append(f"({bits}) AS mask{start // _BITS}")
-        return out
 
-
-def flag_bit(name: str) -> tuple[str, int]:
-    """The mask column and bit of flag `b{i}`."""
-    i = int(name[1:])
-    return f"mask{i // _BITS}", i % _BITS
+def _masks(atoms: dict[str, int], prefix: str) -> list[str]:
+    """One UINTEGER per 32 atoms: bit i % 32 of column `{prefix}{i // 32}` is atom i."""
+    exprs = list(atoms)
+    out = []
+    for start in range(0, len(exprs), _BITS):
+        part = exprs[start : start + _BITS]
+        bits = " | ".join(f"(COALESCE({e}, FALSE)::UINTEGER << {i})" for i, e in enumerate(part))
+        out.append(f"({bits}) AS {prefix}{start // _BITS}")
+    return out
 
 
 def _spec_columns(c: Compiled, sel: _Select) -> SpecColumns:
     w = c.spec.when
-    match = f"COALESCE({compile_sql(w.event)}, FALSE)"  # type: ignore[union-attr]
+    match = filter_atoms(w.event)  # type: ignore[union-attr]
     key_sql = batch_sql.key_sql
     if c.mode in ("distinct", "new_contact"):
         text = "contact_id" if c.distinct_path is None else key_sql("properties." + c.distinct_path)
         return SpecColumns(
-            sel.flag(match), key=sel.add(_hash(text), "k"), texts={"key": sel.text(text)}
+            sel.flag(match),
+            key=sel.add(_hash(text), "k", _domain(text)),
+            texts={"key": sel.text(text)},
         )
     if c.mode in ("sum", "baseline", "change"):
-        value = _ONE
+        value = None
         if c.value_path is not None:
-            value = f"COALESCE({sql_prop_number(c.value_path)}, 0.0)"
-        return SpecColumns(sel.flag(match), value=None if value == _ONE else sel.add(value, "v"))
+            value = sel.add(f"COALESCE({sql_prop_number(c.value_path)}, 0.0)", "v")
+        return SpecColumns(sel.flag(match), value=value)
     if c.mode == "first_seen":
         text = key_sql(w.key)  # type: ignore[union-attr]
         touch = sel.flag(match)
-        match = f"({match} AND ({text}) IS NOT NULL AND {_in(text, c.allowed)})"
+        found = [*match, (_domain(text), f"(({text}) IS NOT NULL)"), *_in(text, c.allowed)]
         return SpecColumns(
-            sel.flag(match),
-            key=sel.add(_hash(text), "k"),
+            sel.flag(found),
+            key=sel.add(_hash(text), "k", _domain(text)),
             texts={"key": sel.text(text)},
             touch=touch,
         )
     if c.mode == "state_change":
         text = key_sql("properties." + (c.value_path or ""))
-        match = f"({match} AND contact_id IS NOT NULL AND ({text}) IS NOT NULL)"
+        found = [*match, (ROW, "(contact_id IS NOT NULL)"), (ROW, f"(({text}) IS NOT NULL)")]
         allowed = _in(text, c.allowed)
         return SpecColumns(
-            sel.flag(match),
+            sel.flag(found),
             key=sel.add(_hash("contact_id"), "k"),
             value=sel.add(_hash(text), "k"),
-            allowed=None if allowed == _TRUE else sel.flag(allowed),
+            allowed=sel.flag(allowed) if allowed else None,
             texts={"value": sel.text(text), "contact": sel.text("contact_id")},
         )
     return SpecColumns(sel.flag(match))
@@ -139,21 +181,81 @@ class Coded:
     """The coded relation of a set of definitions over one source relation."""
 
     relation: str  # `ev`, or `ev_dims` (events with their contact's seniority, department)
-    source: str  # events (`{rel}`) with `j`, the parsed property list; `{where}`: a filter
-    columns: list[str]  # select list after a, t, ord (mask and key/value columns)
+    paths: list[str]  # property paths read, `j[i + 1]` is path i
+    sel: _Select
     specs: list[SpecColumns]
-    texts: dict[str, str]  # text expression -> column name, read by ord for fired rows
+    parse_guard: list[str] | None  # combination SQL whose rows need properties (None: all)
+    combos: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
+    combo_ok: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)  # flag -> per combo
+    atom_ok: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)  # atom -> per combo
 
-    def _source(self, where: str) -> str:
-        return self.source.replace("{where}", where).replace("{rel}", self.relation)
+    @property
+    def texts(self) -> dict[str, str]:
+        """Text expression -> column name, read by ord for fired rows."""
+        return self.sel.texts
 
-    def partition_sql(self, part: int, parts: int) -> str:
-        """One account partition, sorted by (account hash, t, ord)."""
-        where = "" if parts == 1 else f"AND hash(account_id) % {parts} = {part}"
-        cols = ", ".join(self.columns)
+    def _parse(self) -> str:
+        return parse_sql(self.paths)
+
+    def prepare(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Evaluate the kind / name / team conjuncts once per combination of the history;
+        returns the number of events."""
+        atoms = list(self.sel.atoms[COMBO])
+        cols = "".join(f", COALESCE({a}, FALSE) AS c{i}" for i, a in enumerate(atoms))
+        rows = con.execute(
+            f"SELECT g, n{cols} FROM (SELECT hash(kind, name, team) AS g, kind, name, team, "
+            "count(*) AS n FROM ev WHERE account_id IS NOT NULL GROUP BY ALL) ORDER BY g"
+        ).fetchnumpy()
+        self.combos = np.asarray(rows["g"], np.uint64)
+        ok = {a: np.asarray(rows[f"c{i}"], bool) for i, a in enumerate(atoms)}
+        self.atom_ok = ok
+        for atoms_of, name in self.sel.flags.items():
+            passes = np.ones(len(self.combos), bool)
+            for domain, sql in atoms_of:
+                if domain == COMBO:
+                    passes &= ok[sql]
+            self.combo_ok[name] = passes
+        return int(np.asarray(rows["n"]).sum())
+
+    def _guard(self) -> str | None:
+        """SQL true for rows whose combination a definition that reads properties accepts."""
+        if self.parse_guard is None:
+            return None
+        wanted = np.zeros(len(self.combos), bool)
+        for sql in self.parse_guard:
+            wanted |= self.atom_ok[sql]
+        hit = self.combos[wanted]
+        if len(hit) > _GUARD_LIMIT:
+            return None
+        if not len(hit):
+            return "FALSE"
+        return f"hash(kind, name, team) IN ({', '.join(f'{int(h)}::UBIGINT' for h in hit)})"
+
+    def sorted_sql(self) -> str:
+        """The coded relation sorted by (account hash, t, ord)."""
+        cols = ["hash(kind, name, team) AS g", *_masks(self.sel.atoms[ROW], "mask")]
+        cols += [f"{e} AS {n}" for e, n in self.sel.items.items()]
+        dims = ""
+        if self.sel.atoms[DIMS] or self.sel.dim_items:
+            dcols = _masks(self.sel.atoms[DIMS], "dmask")
+            dcols += [f"{e} AS {n}" for e, n in self.sel.dim_items.items()]
+            names = [d.rsplit(" AS ", 1)[1] for d in dcols]
+            cols += [f"COALESCE(d.{n}, 0) AS {n}" for n in names]
+            dims = (
+                f"LEFT JOIN (SELECT hash(id) AS h, {', '.join(dcols)} FROM "
+                "(SELECT seniority AS c_seniority, department AS c_department, id "
+                "FROM contact_dims)) d ON d.h = hash(e.contact_id)"
+            )
+        j = ""
+        if self.paths:
+            guard = self._guard()
+            j = f", {self._parse()} AS j"
+            if guard is not None:
+                j = f", CASE WHEN {guard} THEN {self._parse()} END AS j"
+        source = f"(SELECT *{j} FROM ev WHERE account_id IS NOT NULL)"
         return (
-            f"SELECT hash(account_id) AS a, t, ord{', ' + cols if cols else ''} "
-            f"FROM {self._source(where)} ORDER BY a, t, ord"
+            f"SELECT hash(e.account_id) AS a, e.t, e.ord, {', '.join(cols)} "
+            f"FROM {source} e {dims} ORDER BY a, t, ord"
         )
 
     def text_query(self, ords: str) -> str:
@@ -166,23 +268,75 @@ class Coded:
                 "(SELECT e.*, d.seniority AS c_seniority, d.department AS c_department "
                 f"FROM {chosen} e LEFT JOIN contact_dims d ON d.id = e.contact_id)"
             )
-        source = self.source.replace("{where}", "").replace("{rel}", chosen)
+        j = f", {self._parse()} AS j" if self.paths else ""
+        source = f"(SELECT *{j} FROM {chosen} WHERE account_id IS NOT NULL)"
         return f"SELECT ord, msg, account_id, contact_id, t, rt{picks} FROM {source} ORDER BY ord"
+
+    def flags(self, arrays: dict[str, npt.NDArray[np.generic]]) -> None:
+        """Replace the mask columns and `g` of a fetched partition by one boolean array
+        per flag."""
+        g = arrays.pop("g").astype(np.uint64, copy=False)
+        code = np.minimum(np.searchsorted(self.combos, g), max(len(self.combos) - 1, 0))
+        masks = {k: arrays.pop(k).astype(np.uint32, copy=False)
+                 for k in list(arrays) if k.startswith(("mask", "dmask"))}  # fmt: skip
+        index = {ROW: self.sel.atoms[ROW], DIMS: self.sel.atoms[DIMS]}
+        prefix = {ROW: "mask", DIMS: "dmask"}
+        for atoms_of, name in self.sel.flags.items():
+            ok = self.combo_ok[name]
+            flag = ok[code] if not ok.all() else np.ones(len(g), bool)
+            for domain, sql in atoms_of:
+                if domain == COMBO:
+                    continue
+                i = index[domain][sql]
+                column = masks[f"{prefix[domain]}{i // _BITS}"]
+                flag &= (column >> np.uint32(i % _BITS)) & np.uint32(1) != 0
+            arrays[name] = flag
+
+
+def _as_struct(paths: list[str]) -> bool:
+    """True when the paths fit one STRUCT (no path inside another, no two differing in case
+    only: struct field names ignore case)."""
+    prefixes = {".".join(p.split(".")[:i]) for p in paths for i in range(1, p.count(".") + 2)}
+    if len({p.lower() for p in prefixes}) < len(prefixes):
+        return False
+    return not any(q.startswith(p + ".") for p in paths for q in paths)
+
+
+def parse_sql(paths: list[str]) -> str:
+    """DuckDB expression `j` holding the text of each path (`json_extract_string`'s text:
+    JSON values other than strings as JSON text), parsed once: a STRUCT when the paths fit
+    one (field access is free), else a list."""
+    if not _as_struct(paths):
+        lst = "[" + ", ".join(lit(json_path(p)) for p in paths) + "]"
+        return f"json_extract_string(properties, {lst})"
+    shape: dict[str, Any] = {}
+    for p in paths:
+        *parents, leaf = p.split(".")
+        node = shape
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = "VARCHAR"
+    return f"json_transform(properties, {lit(orjson.dumps(shape).decode())})"
+
+
+def path_columns(paths: list[str]) -> dict[str, str]:
+    """Property path -> its expression over `j` (see `parse_sql`)."""
+    if not _as_struct(paths):
+        return {p: f"j[{i + 1}]" for i, p in enumerate(paths)}
+    return {p: "j" + "".join(f'."{part}"' for part in p.split(".")) for p in paths}
 
 
 def coded_relation(relation: str, compiled: list[Compiled]) -> Coded:
     """The coded relation of `compiled` over `relation` (`ev` or `ev_dims`)."""
     paths = batch_sql.property_paths(compiled)
     sel = _Select()
-    names = {p: f"j[{i + 1}]" for i, p in enumerate(paths)}
+    names = path_columns(paths)
+    guard: list[str] | None = []
     with property_columns(names):
-        specs = [_spec_columns(c, sel) for c in compiled]
-    source = "(SELECT * FROM {rel} WHERE account_id IS NOT NULL {where})"
-    if paths:
-        lst = "[" + ", ".join(lit(json_path(p)) for p in paths) + "]"
-        source = (
-            f"(SELECT *, json_extract_string(properties, {lst}) AS j FROM {{rel}} "
-            "WHERE account_id IS NOT NULL {where})"
-        )
-    columns = sel.masks() + [f"{e} AS {n}" for e, n in sel.items.items()]
-    return Coded(relation, source, columns, specs, sel.texts)
+        specs = []
+        for c in compiled:
+            specs.append(_spec_columns(c, sel))
+            if c.needs_props and guard is not None:
+                cheap = [a for a in filter_atoms(c.spec.when.event) if a[0] == COMBO]  # type: ignore[union-attr]
+                guard = [*guard, cheap[0][1]] if cheap else None
+    return Coded(relation, paths, sel, specs, guard)

@@ -1,6 +1,6 @@
 """What batch evaluation hands back: fired rows per definition (event `ord`s, measures,
-evidence `ord`s) with the texts of those events, turned into `Signal` objects or, for bulk
-storage, into columns of the `signals` table (evidence as JSON text)."""
+evidence `ord`s) with the texts of those events, turned into `Signal` objects (bulk storage
+builds columns instead, see batch_table)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from accord.signals.batch_cols import SpecColumns
 from accord.signals.batch_np import Fired
 from accord.signals.measures import Compiled
-from accord.signals.signal import Signal, build_signal, clean_number, signal_id
+from accord.signals.signal import Signal, build_signal, clean_number
 
 
 @dataclass
@@ -53,7 +52,7 @@ def _take(texts: pa.Table, tord: npt.NDArray[np.int64], ords: Any, name: str) ->
     return texts.column(name).take(pa.array(pos, pa.int64())).to_pylist()  # type: ignore[no-any-return]
 
 
-def _window_evidence(c: Compiled, m: dict[str, list[float]], i: int) -> dict[str, Any]:
+def window_evidence(c: Compiled, m: dict[str, list[float]], i: int) -> dict[str, Any]:
     """Evidence numbers of a baseline or change crossing (cleaned as `build_signal` does)."""
     x = c.extra
     rec, old = m["recent"][i], m["old"][i]
@@ -91,7 +90,7 @@ def _rows(found: FiredSet, f: Fired, cols: SpecColumns) -> _Rows:
     elif c.mode in ("baseline", "change"):
         m = {k: v.tolist() for k, v in f.measures.items()}
         evidence = [
-            {**_window_evidence(c, m, i), "events": events[cut[i] : cut[i + 1]]}
+            {**window_evidence(c, m, i), "events": events[cut[i] : cut[i + 1]]}
             for i in range(len(f.rows))
         ]
     else:
@@ -128,44 +127,3 @@ def signals(found: FiredSet) -> list[Signal]:
             for a, m, t, rt, ev in zip(r.accounts, r.msgs, r.t, r.rt, r.evidence, strict=True)
         ]  # fmt: skip
     return out
-
-
-_US = 1_000_000
-
-
-def table(found: FiredSet) -> pa.Table:
-    """Every fired row as columns of the `signals` table (times as UTC microseconds,
-    evidence as JSON text), the same values `Signal` objects would store."""
-    parts = []
-    for c, r in _each(found):
-        spec = c.loaded.spec
-        t = np.asarray(r.t, np.int64)
-        rt = np.asarray([x if x is not None else y for x, y in zip(r.rt, r.t, strict=True)],
-                        np.int64)  # fmt: skip
-        keys = [f"{spec.id}:{a}:{m}" for a, m in zip(r.accounts, r.msgs, strict=True)]
-        lag = spec.freshness.source_lag.total_seconds()
-        cool = int(spec.cooldown.total_seconds()) * _US
-        n = len(keys)
-        parts.append(
-            pa.table(
-                {
-                    "id": [signal_id(k) for k in keys],
-                    "account_id": r.accounts,
-                    "type": [spec.id] * n,
-                    "fired_us": np.maximum(t, rt),
-                    "observed_us": t,
-                    "strength": np.full(n, spec.strength),
-                    "evidence": [orjson.dumps(e).decode() for e in r.evidence],
-                    "dedupe_key": keys,
-                    "cooldown_us": pa.array(
-                        t + cool if cool else np.zeros(n, np.int64), mask=np.full(n, not cool)
-                    ),
-                    "source_lag_s": np.maximum(lag, np.maximum(rt - t, 0) / _US),
-                    "half_life_s": np.full(n, spec.freshness.half_life.total_seconds()),
-                    "definition": [c.loaded.source] * n,
-                }
-            )
-        )
-    if not parts:
-        return pa.table({})
-    return pa.concat_tables(parts)

@@ -68,7 +68,7 @@ _BATCH = 50_000
 
 
 def save_table(conn: Connection, table: pa.Table) -> int:
-    """Insert fired signals given as columns (`batch_out.table`); rows already stored
+    """Insert fired signals given as columns (`batch_table.table`); rows already stored
     (same account and dedupe key) are skipped by the unique key. Returns the rows offered."""
     if table.num_rows == 0:
         return 0

@@ -1,0 +1,176 @@
+"""Fired rows as columns of the `signals` table, built column-wise: texts taken by position
+in Arrow, dedupe keys joined by Arrow, evidence JSON assembled by DuckDB. The values are
+the ones `build_signal` gives the same rows (see batch_out.signals)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+from accord.signals.batch_cols import SpecColumns
+from accord.signals.batch_np import Fired
+from accord.signals.batch_out import FiredSet, window_evidence
+from accord.signals.filters import lit
+from accord.signals.signal import clean_number
+
+_US = 1_000_000
+_EMPTY = pa.table({})
+
+
+# The JSON number of columns `_numbers` made: as `clean_number` cleans it (whole numbers as
+# integers, others rounded to 6 decimals).
+_NUMBER = "CASE WHEN whole THEN to_json(value::BIGINT) ELSE to_json(rounded) END"
+
+
+def _numbers(values: npt.NDArray[np.generic]) -> dict[str, Any]:
+    """`value`, `whole` and `rounded` columns for `_number_json`."""
+    v = np.asarray(values, np.float64)
+    whole = np.isfinite(v) & (v == np.trunc(v)) & (np.abs(v) < 2.0**62)
+    rounded = v.copy()
+    odd = np.flatnonzero(~whole)
+    if len(odd):
+        rounded[odd] = [clean_number(x) for x in v[odd].tolist()]
+    return {"value": np.where(whole, v, 0.0), "whole": whole, "rounded": rounded}
+
+
+def _repeat(text: str, n: int) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, np.int32)), pa.array([text], pa.string())
+    ).cast(pa.string())
+
+
+def _ids(keys: pa.Array) -> pa.Array:
+    """`signal_id` of each dedupe key (the same digest, without a call per key)."""
+    digest = hashlib.blake2b
+    raw = keys.cast(pa.binary()).to_pylist()
+    return pa.array(["sig_" + digest(k, digest_size=13).hexdigest() for k in raw], pa.string())
+
+
+def _json_lit(value: Any) -> str:
+    """A constant as a SQL JSON literal."""
+    return f"{lit(orjson.dumps(value).decode())}::JSON"
+
+
+class _Texts:
+    """The texts of fired events, looked up by event `ord`."""
+
+    def __init__(self, texts: pa.Table) -> None:
+        self.table = texts
+        self.ords = texts.column("ord").to_numpy()
+
+    def at(self, ords: Any) -> pa.Array:
+        """Row positions of the events with these ords."""
+        return pa.array(np.searchsorted(self.ords, np.asarray(ords, np.int64)), pa.int64())
+
+    def take(self, ords: Any, name: str, at: pa.Array | None = None) -> pa.Array:
+        pos = self.at(ords) if at is None else at
+        return self.table.column(name).take(pos).combine_chunks()
+
+
+def _evidence_sql(f: Fired) -> str:
+    """DuckDB expression of one definition's evidence JSON over the columns `_evidence` made."""
+    c, events = f.c, "'events', events"
+    if c.mode == "first_seen":
+        return f"json_object('key', key, {events})"
+    if c.mode == "state_change":
+        return (
+            f"json_object('contact_id', contact, 'property', {lit(c.value_path or '')}, "
+            f"'from', before, 'to', after, {events})"
+        )
+    const = {"threshold": clean_number(c.extra["at_least"]), **c.extra["ev"]}
+    pairs = "".join(f", {lit(k)}, {_json_lit(v)}" for k, v in const.items())
+    return f"json_object('value', {_NUMBER}{pairs}, {events})"
+
+
+def _evidence(con: duckdb.DuckDBPyConnection, texts: _Texts, f: Fired, cols: SpecColumns,
+              events: pa.Array) -> pa.Array:  # fmt: skip
+    """Evidence JSON text of one definition's fired rows."""
+    c = f.c
+    if c.mode in ("baseline", "change"):
+        m = {k: v.tolist() for k, v in f.measures.items()}
+        msgs, cut = events.values.to_pylist(), f.ev_cut.tolist()
+        return pa.array(
+            [orjson.dumps({**window_evidence(c, m, i), "events": msgs[cut[i] : cut[i + 1]]})
+             .decode() for i in range(len(f.rows))],
+            pa.string(),
+        )  # fmt: skip
+    data: dict[str, Any] = {"events": events}
+    if c.mode == "first_seen":
+        data["key"] = texts.take(f.rows, cols.texts["key"])
+    elif c.mode == "state_change":
+        prev = np.asarray(f.measures["prev"], np.int64)
+        before = texts.take(np.maximum(prev, 0), cols.texts["value"])
+        data["before"] = pc.if_else(pa.array(prev >= 0), before, pa.nulls(len(prev), pa.string()))
+        data["after"] = texts.take(f.rows, cols.texts["value"])
+        data["contact"] = texts.take(f.rows, cols.texts["contact"])
+    else:
+        data.update(_numbers(f.measures["value"]))
+    con.register("fired_rows", pa.table(data))
+    try:
+        got = con.sql(f"SELECT ({_evidence_sql(f)})::VARCHAR FROM fired_rows").to_arrow_table()
+    finally:
+        con.unregister("fired_rows")
+    return got.column(0)
+
+
+def _definition(con: duckdb.DuckDBPyConnection, texts: _Texts, f: Fired,
+                cols: SpecColumns) -> pa.Table:  # fmt: skip
+    """One definition's fired rows as `signals` columns."""
+    c, spec = f.c, f.c.loaded.spec
+    n = len(f.rows)
+    at = texts.at(f.rows)
+    accounts = texts.take(f.rows, "account_id", at)
+    msgs = texts.take(f.rows, "msg", at)
+    t = texts.take(f.rows, "t", at).to_numpy(zero_copy_only=False).astype(np.int64)
+    rt_arr = texts.take(f.rows, "rt", at)
+    rt = pc.fill_null(rt_arr, pa.scalar(0, rt_arr.type)).to_numpy().astype(np.int64)
+    rt = np.where(rt_arr.is_null().to_numpy(zero_copy_only=False), t, rt)
+    ev_msgs = texts.take(f.ev_pos, "msg")
+    events = pa.ListArray.from_arrays(pa.array(f.ev_cut.astype(np.int32)), ev_msgs)
+    keys = pc.binary_join_element_wise(spec.id, accounts, msgs, ":")
+    lag = spec.freshness.source_lag.total_seconds()
+    cool = int(spec.cooldown.total_seconds()) * _US
+    return pa.table(
+        {
+            "id": _ids(keys),
+            "account_id": accounts,
+            "type": _repeat(spec.id, n),
+            "fired_us": np.maximum(t, rt),
+            "observed_us": t,
+            "strength": np.full(n, spec.strength),
+            "evidence": _evidence(con, texts, f, cols, events),
+            "dedupe_key": keys,
+            "cooldown_us": pa.array(
+                t + cool if cool else np.zeros(n, np.int64), mask=np.full(n, not cool)
+            ),
+            "source_lag_s": np.maximum(lag, np.maximum(rt - t, 0) / _US),
+            "half_life_s": np.full(n, spec.freshness.half_life.total_seconds()),
+            "definition": _repeat(c.loaded.source, n),
+        }
+    )
+
+
+def table(found: FiredSet) -> pa.Table:
+    """Every fired row as columns of the `signals` table (times as UTC microseconds,
+    evidence as JSON text), the same values `Signal` objects would store."""
+    texts = _Texts(found.texts)
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    try:
+        parts = [
+            _definition(con, texts, f, cols)
+            for f, cols in zip(found.fired, found.cols, strict=True)
+            if len(f.rows)
+        ]
+    finally:
+        con.close()
+    if not parts:
+        return _EMPTY
+    return pa.concat_tables(parts)
