@@ -29,7 +29,7 @@ from typing import Any
 
 import duckdb
 
-from accord.signals import batch_out
+from accord.signals import batch_table
 from accord.signals.batch import EV_VIEW, evaluate_fired
 from accord.signals.incremental import SignalEngine
 from accord.signals.library import load_library
@@ -126,7 +126,7 @@ def _batch_child(folder: str, queue: Any) -> None:
     start, start_cpu = time.perf_counter(), time.process_time()
     found = evaluate_fired(con, specs)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-    rows = batch_out.table(found)
+    rows = batch_table.table(found)
     total, total_cpu = time.perf_counter() - start, time.process_time() - start_cpu
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     queue.put({"seconds": elapsed, "cpu": cpu, "total": total, "total_cpu": total_cpu,
