@@ -60,7 +60,32 @@ def test_bulk_load_rejects_refused_write_and_leaves_schema(
     assert count(workspace, "SELECT count(*) FROM event_dedupe") == 0
     after = {ix["name"] for ix in inspect(workspace.engine).get_indexes("events")}
     assert after == indexes
+    assert inspect(workspace.engine).get_pk_constraint("event_dedupe")["constrained_columns"]
     assert "ix_events_account_id_occurred_at" in after
+
+
+def _keys(workspace: Workspace) -> dict[str, tuple[object, ...]]:
+    """Primary key and index names and columns of the tables a bulk load writes."""
+    found = inspect(workspace.engine)
+    keys: dict[str, tuple[object, ...]] = {}
+    for table in ("events", "event_dedupe"):
+        pk = found.get_pk_constraint(table)
+        indexes = sorted((ix["name"], tuple(ix["column_names"])) for ix in found.get_indexes(table))
+        keys[table] = (tuple(pk["constrained_columns"]), *indexes)
+    return keys
+
+
+def test_bulk_load_into_empty_tables_rebuilds_every_key(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    before = _keys(workspace)
+    calls = demo_calls(50)
+    path = write_jsonl(tmp_path / "events.jsonl", calls)
+    assert bulk_load(workspace.engine, path).stored == len(calls)
+    assert _keys(workspace) == before
+    assert before["event_dedupe"][0] == ("source", "message_id")
+    assert bulk_load(workspace.engine, path, source="other").stored == len(calls)
+    assert count(workspace, "SELECT count(DISTINCT id) FROM events") == 2 * len(calls)
 
 
 def test_events_load_cli_skips_bad_rows_and_reloads(db_url: str, tmp_path: Path) -> None:

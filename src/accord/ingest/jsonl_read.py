@@ -64,6 +64,7 @@ def open_duck(workdir: Path, threads: int, memory: str = "1GB") -> duckdb.DuckDB
     con.execute(f"SET memory_limit = '{memory}'")
     con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
     con.execute(MACROS)
     return con
 

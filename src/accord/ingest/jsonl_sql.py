@@ -29,23 +29,22 @@ def _v(path: str) -> str:
 
 
 MACROS = r"""
-CREATE OR REPLACE TEMP MACRO j_str(v) AS CASE WHEN left(v, 1) = '"' THEN
-    CASE WHEN contains(v, '\') THEN json_extract_string(v, '$') ELSE rtrim(ltrim(v, '"'), '"')
-    END END;
+CREATE OR REPLACE TEMP MACRO j_str(v) AS CASE WHEN starts_with(v, '"') THEN
+    CASE WHEN contains(v, '\') THEN json_extract_string(v, '$') ELSE replace(v, '"', '') END
+    END;
 CREATE OR REPLACE TEMP MACRO j_text(v) AS nullif(j_str(v), '');
-CREATE OR REPLACE TEMP MACRO j_obj_ok(v) AS v IS NULL OR v = 'null' OR left(v, 1) = '{';
-CREATE OR REPLACE TEMP MACRO j_obj_full(v) AS left(v, 1) = '{' AND v <> '{}';
+CREATE OR REPLACE TEMP MACRO j_obj_ok(v) AS v IS NULL OR v = 'null' OR starts_with(v, '{');
+CREATE OR REPLACE TEMP MACRO j_obj_full(v) AS starts_with(v, '{') AND v <> '{}';
 CREATE OR REPLACE TEMP MACRO j_id_ok(v) AS CASE
     WHEN v IS NULL OR v = 'null' OR v = '""' THEN true
-    WHEN left(v, 1) = '"' THEN strlen(v) <= 257 AND NOT contains(v, '\')
+    WHEN starts_with(v, '"') THEN strlen(v) <= 257 AND NOT contains(v, '\')
     ELSE regexp_full_match(v, '-?[1-9][0-9]{0,17}|0') END;
 CREATE OR REPLACE TEMP MACRO j_id(v) AS
-    CASE WHEN left(v, 1) = '"' THEN nullif(j_str(v), '') WHEN v <> 'null' THEN v END;
+    CASE WHEN starts_with(v, '"') THEN nullif(j_str(v), '') WHEN v <> 'null' THEN v END;
 CREATE OR REPLACE TEMP MACRO ts_us(v) AS CASE WHEN regexp_full_match(v,
     '"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{3}|\.[0-9]{6})?Z?"')
     AND NOT starts_with(v, '"0000')
-    THEN epoch_us(try_cast(rtrim(rtrim(ltrim(v, '"'), '"'), 'Z') AS TIMESTAMP)) END;
-CREATE OR REPLACE TEMP MACRO ts_ok(v) AS v IS NULL OR v = 'null' OR ts_us(v) IS NOT NULL;
+    THEN epoch_us(try_cast(replace(replace(v, '"', ''), 'Z', '') AS TIMESTAMP)) END;
 """
 
 _KINDS = ", ".join(f"'\"{k}\"'" for k in ("track", "identify", "page", "screen", "group", "alias"))
@@ -77,12 +76,13 @@ def fields_sql(source: str) -> str:
         j_id({_v("previousId")}) AS prev_id, j_id({_v("messageId")}) AS msg_id,
         ts_us({_v("timestamp")}) AS ts, ts_us({_v("originalTimestamp")}) AS orig,
         ts_us({_v("sentAt")}) AS sent,
+        j_str({_v("event")}) AS event_s, j_str({_v("name")}) AS name_s,
         coalesce(j_text({_v("traits.email")}), j_text({_v("context.traits.email")})) AS email,
         coalesce(j_text({_v("properties.team")}), j_text({_v("context.team")})) AS team0,
         coalesce(j_text({_v("properties.path")}), j_text({_v("context.page.path")})) AS path0,
         CASE WHEN j_str({_v("properties.kind")}) IN ({_KIND_NAMES})
             THEN j_str({_v("properties.kind")}) END AS xkind,
-        CASE WHEN left({_v("traits.company")}, 1) = '{{'
+        CASE WHEN starts_with({_v("traits.company")}, '{{')
             THEN j_text({_v("traits.company.name")}) ELSE j_text({_v("traits.company")})
             END AS company0,
         j_text({_v("traits.name")}) AS group_name,
@@ -91,7 +91,7 @@ def fields_sql(source: str) -> str:
     FROM (
         SELECT line, text, v IS NOT NULL AS parsed, {unpack} FROM (
             SELECT line, text,
-                CASE WHEN left(text, 1) = '{{' AND NOT ({_SUSPECT})
+                CASE WHEN starts_with(text, '{{') AND NOT ({_SUSPECT})
                     THEN try(json_extract(text, [{paths}]))::VARCHAR[] END AS v
             FROM {source}
         )
@@ -105,12 +105,15 @@ def _ok_sql() -> str:
         "kind IS NOT NULL",
         *(f"j_id_ok({_v(p)})" for p in ("userId", "anonymousId", "groupId", "messageId")),
         *(f"j_obj_ok({_v(p)})" for p in ("context", "properties", "traits")),
-        *(f"ts_ok({_v(p)})" for p in ("timestamp", "originalTimestamp", "sentAt")),
+        *(
+            f"({_v(p)} IS NULL OR {_v(p)} = 'null' OR {c} IS NOT NULL)"
+            for p, c in (("timestamp", "ts"), ("originalTimestamp", "orig"), ("sentAt", "sent"))
+        ),
         "(user_id IS NOT NULL OR (anonymous_id IS NOT NULL AND kind <> 'alias'))",
-        "(kind <> 'track' OR regexp_matches(coalesce(j_str(" + _v("event") + "), ''), '[!-~]')"
-        f" AND strlen(j_str({_v('event')})) <= 255)",
-        f"(kind NOT IN ('page', 'screen') OR left({_v('name')}, 1) <> '\"'"
-        f" OR strlen(j_str({_v('name')})) <= 255)",
+        "(kind <> 'track' OR regexp_matches(coalesce(event_s, ''), '[!-~]')"
+        " AND strlen(event_s) <= 255)",
+        f"(kind NOT IN ('page', 'screen') OR NOT starts_with({_v('name')}, '\"')"
+        " OR strlen(name_s) <= 255)",
         "(kind <> 'group' OR top_group IS NOT NULL)",
         f"(kind <> 'alias' OR (j_id_ok({_v('previousId')}) AND prev_id IS NOT NULL))",
         f"(top_group IS NOT NULL OR j_id_ok({_v('context.groupId')}))",
@@ -138,8 +141,8 @@ def staged_sql(source: str) -> str:
     SELECT line, ok,
         CASE WHEN NOT ok THEN text END AS text,
         CASE WHEN ok THEN kind END AS kind,
-        CASE WHEN ok AND kind = 'track' THEN left(j_str({_v("event")}), 255)
-             WHEN ok AND kind IN ('page', 'screen') THEN left(j_text({_v("name")}), 255)
+        CASE WHEN ok AND kind = 'track' THEN left(event_s, 255)
+             WHEN ok AND kind IN ('page', 'screen') THEN left(nullif(name_s, ''), 255)
              END AS name,
         CASE WHEN kind IN ('page', 'screen') THEN path0 END AS path,
         xkind, team0 AS team,

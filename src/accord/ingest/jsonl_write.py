@@ -3,9 +3,10 @@
 Everything goes in one transaction, committed once at the end: a failed load stores nothing
 and leaves the schema as it was. Dedupe is set-based in DuckDB: the first line of each
 messageId wins, and keys already in `event_dedupe` for the source are dropped before writing.
-When a table is empty, its secondary indexes are dropped and rebuilt after the load, inside
-the same transaction (on PostgreSQL that locks the table for the load's duration: only a
-first load into an empty table does it). A key another writer stores between the read of the
+When a table is empty, its secondary indexes (on PostgreSQL also its primary key, unless a
+foreign key points at it) are dropped and rebuilt after the load, inside the same transaction
+(on PostgreSQL that locks the table for the load's duration: only a first load into an empty
+table does it). A key another writer stores between the read of the
 existing keys and the commit makes the load fail as a whole; running it again is safe.
 PostgreSQL is written through COPY fed with CSV that DuckDB writes; SQLite through ADBC, in
 its own process (`jsonl_sqlite`).
@@ -19,7 +20,7 @@ from typing import Any
 
 import duckdb
 from sqlalchemy import Engine, Table
-from sqlalchemy.schema import CreateIndex, DropIndex
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from accord.errors import AccordError
 from accord.store.events import EventRow
@@ -35,7 +36,7 @@ class BulkWriteError(AccordError):
 
 
 COLUMNS = ", ".join(EventRow._fields)
-BATCH = 100_000
+INDEX_MEMORY = "256MB"  # PostgreSQL's sort memory for the keys rebuilt after a load
 
 
 def events_sql(tz: str) -> str:
@@ -44,14 +45,18 @@ def events_sql(tz: str) -> str:
     SELECT c.message_id, $source AS source,
         strftime(make_timestamp(c.occurred_us), '%Y-%m-%d %H:%M:%S.%f') || '{tz}' AS occurred_at,
         $received || '{tz}' AS received_at, c.event_kind AS kind, c.name, c.team,
-        s.account_id, s.contact_id, c.user_id, c.anonymous_id, c.properties
-    FROM calls c SEMI JOIN keep k ON c.line = k.line LEFT JOIN stitched s ON c.line = s.line
+        k.account_id, k.contact_id, c.user_id, c.anonymous_id, c.properties
+    FROM calls c JOIN keep k ON c.line = k.line
     ORDER BY c.line
     """
 
 
 def dedupe_sql(tz: str) -> str:
-    return f"SELECT $source AS source, message_id, $received || '{tz}' AS received_at FROM keep"
+    """The dedupe keys to store, in key order (an index grows fastest at its end)."""
+    return (
+        f"SELECT $source AS source, message_id, $received || '{tz}' AS received_at FROM keep "
+        "ORDER BY message_id"
+    )
 
 
 IDENT_COLUMNS = "id_type, id_value, user_id, contact_id, account_id"
@@ -59,11 +64,13 @@ GROUP_COLUMNS = "group_id, account_id, name, website, traits"
 
 
 def keep_new(con: duckdb.DuckDBPyConnection) -> int:
-    """Table `keep(line, message_id)`: the first line of each messageId not stored before
-    (table `existing(message_id)`); return how many."""
+    """Table `keep(line, message_id, account_id, contact_id)`: the first line of each
+    messageId not stored before (table `existing(message_id)`), stitched; return how many."""
     con.execute(
-        "CREATE TABLE keep AS SELECT min(c.line) AS line, c.message_id FROM calls c "
-        "ANTI JOIN existing e ON c.message_id = e.message_id::VARCHAR GROUP BY c.message_id"
+        "CREATE TABLE keep AS SELECT k.line, k.message_id, s.account_id, s.contact_id FROM ("
+        "SELECT min(c.line) AS line, c.message_id FROM calls c ANTI JOIN existing e "
+        "ON c.message_id = e.message_id::VARCHAR GROUP BY c.message_id) k "
+        "LEFT JOIN stitched s ON k.line = s.line"
     )
     return int(con.execute("SELECT count(*) FROM keep").fetchall()[0][0])
 
@@ -73,6 +80,23 @@ def index_ddl(engine: Engine, table: Table) -> tuple[list[str], list[str]]:
     dialect = engine.dialect
     drops = [str(DropIndex(ix).compile(dialect=dialect)) for ix in table.indexes]
     creates = [str(CreateIndex(ix).compile(dialect=dialect)) for ix in table.indexes]
+    return drops, creates
+
+
+def _referenced(table: Table) -> bool:
+    """Whether a foreign key of the schema points at `table`."""
+    return any(fk.column.table is table for t in table.metadata.tables.values()
+               for fk in t.foreign_keys)  # fmt: skip
+
+
+def key_ddl(engine: Engine, table: Table) -> tuple[list[str], list[str]]:
+    """(drop, create) statements for the secondary indexes of `table` and, when no foreign
+    key points at it, its primary key: building a key after a load beats growing it."""
+    drops, creates = index_ddl(engine, table)
+    if table.primary_key.columns and not _referenced(table):
+        dialect = engine.dialect
+        drops.append(str(DropConstraint(table.primary_key).compile(dialect=dialect)))
+        creates.insert(0, str(AddConstraint(table.primary_key).compile(dialect=dialect)))
     return drops, creates
 
 
@@ -146,7 +170,7 @@ def write_postgres(
             rebuild: list[str] = []
             for table in (events, event_dedupe):
                 if empty(cur, table.name):
-                    drops, rebuild_table = index_ddl(engine, table)
+                    drops, rebuild_table = key_ddl(engine, table)
                     for statement in drops:
                         cur.execute(statement)
                     rebuild += rebuild_table
@@ -155,6 +179,8 @@ def write_postgres(
             dedupe = _csv(con, dedupe_sql("+00"), params, workdir / "dedupe.csv")
             _copy_in(cur, "COPY event_dedupe (source, message_id, received_at) FROM STDIN "
                           "(FORMAT csv)", dedupe)  # fmt: skip
+            if rebuild:
+                cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
             for statement in rebuild:
                 cur.execute(statement)
             _identities_postgres(con, cur, params, workdir)
