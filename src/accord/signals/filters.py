@@ -224,6 +224,51 @@ def compile_python(f: EventFilter, *, routed_by_name: bool = False) -> Predicate
     return lambda r, p, d: all(c(r, p, d) for c in checks)
 
 
+def python_test(f: EventFilter, env: dict[str, Any], prefix: str) -> list[str]:
+    """`compile_python(f, routed_by_name=True)` as Python expressions over `row`, `props`
+    and `dims` (for generated code); the values they read are added to `env` under names
+    starting with `prefix`. An empty list: every event passes."""
+    out: list[str] = []
+
+    def bind(name: str, value: Any) -> str:
+        env[prefix + name] = value
+        return prefix + name
+
+    if f.team is not None:
+        out.append(f"row.get('team') in {bind('teams', frozenset(as_list(f.team)))}")
+    if f.path_glob is not None:
+        path_ok = bind("path", _matcher(as_list(f.path_glob)))
+        out.append(f"{path_ok}(pv if type(pv := props.get('path')) is str else as_text(pv))")
+    for j, (path, test) in enumerate(f.properties.items()):
+        out.append(_prop_source(path, test, f"{j}", bind))
+    if f.ratio is not None:
+        r = f.ratio
+        if "." in r.numerator or "." in r.denominator:
+            check = bind("ratio", _ratio_check(r.numerator, r.denominator, r.at_least))
+            out.append(f"{check}(row, props, None)")
+        else:
+            ratio, lo = bind("ratio", _ratio), bind("ratio_lo", r.at_least)
+            out.append(f"{ratio}(props.get({r.numerator!r}), props.get({r.denominator!r}), {lo})")
+    if f.contact_seniority is not None:
+        out.append(f"dims[0] in {bind('seniority', frozenset(f.contact_seniority))}")
+    if f.contact_department is not None:
+        out.append(f"dims[1] in {bind('department', frozenset(f.contact_department))}")
+    return out
+
+
+def _prop_source(
+    path: str, test: PropertyTest, suffix: str, bind: Callable[[str, Any], str]
+) -> str:
+    """One property test as an expression: inline for a top-level value in a set of texts,
+    else a call of the compiled check."""
+    only_set = test.exists is None and test.at_least is None and test.at_most is None
+    if only_set and "." not in path and (test.equals is not None or test.one_of is not None):
+        allowed = _text_set(as_list(test.equals) + as_list(test.one_of))
+        name = bind("allowed" + suffix, allowed)
+        return f"(pv if type(pv := props.get({path!r})) is str else as_text(pv)) in {name}"
+    return f"{bind('check' + suffix, _prop_check(path, test))}(row, props, None)"
+
+
 def _ratio(num: Any, den: Any, lo: float) -> bool:
     if num is None or den is None:
         return False

@@ -11,34 +11,28 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, select
 
 from accord.signals import state_checks
-from accord.signals.filters import Dims, parse_properties
+from accord.signals.filters import Dims
 from accord.signals.measures import Compiled, compile_spec
-from accord.signals.signal import Signal, to_us
+from accord.signals.routes import Route, build_route
+from accord.signals.signal import Signal
 from accord.signals.specs import LoadedSignal
 from accord.signals.store import load_states, save_signals, save_states
 from accord.signals.windows import AccountState
 from accord.store.schema import contacts
 
 _NO_DIMS: Dims = (None, None)
-_NO_PROPS: Mapping[str, Any] = {}
-_NONE: list[Signal] = []  # returned for "nothing fired"; callers get a fresh list
-
 _ROUTE_LIMIT = 100_000
-_Route = tuple[tuple[tuple[Any, Any, Compiled, int, int], ...], bool, bool]
 
 
-def _quick(c: Compiled) -> int:
-    """Which no-change test the engine makes before calling the step: first_seen keyed by
-    the contact (1), its seniority (2) or department (3); new_contact by contact (4); else 0."""
-    if c.mode == "new_contact" and c.distinct_of is None:
-        return 4
-    if c.mode != "first_seen" or c.key_from > 2:
-        return 0
-    return c.key_from + 1
+def _fired_none(row: Mapping[str, Any]) -> None:
+    return None
+
+
+def _crossed_none(row: Mapping[str, Any]) -> int:
+    return 0
 
 
 class _Slots:
@@ -56,10 +50,10 @@ class SignalEngine:
     """`on_event(row)` for the ingest path; `process` + `flush` to batch the commits;
     `replay` to rebuild window state from history without building signals.
 
-    Definitions are routed by the event's (kind, name): a definition whose kind or name
-    filter rejects the pair costs nothing for such events. State is one flat object per
-    (definition, account), held per account; evidence is built only when a threshold is
-    crossed outside the cooldown; writes are batched until `flush`.
+    Events are routed by their (kind, name) to one generated function (`routes`) that runs
+    every definition accepting the pair inline; the others cost nothing for such events.
+    State is one flat object per (definition, account), held per account; evidence is built
+    only when a threshold is crossed outside the cooldown; writes are batched until `flush`.
     """
 
     def __init__(
@@ -75,11 +69,22 @@ class SignalEngine:
         for pos, c in enumerate(self.compiled):
             c.pos = pos
         self._idx = {c.idx: c for c in self.compiled}
-        self._routes: dict[tuple[str, Any], _Route] = {}
         self._accounts: dict[str, _Slots] = {}
         self._dirty: set[str] = set()  # accounts with a state changed since the last flush
         self._pending: list[Signal] = []
         self._dims: dict[str, Dims] = dict(contact_dims or {})
+        n = len(self.compiled)
+        self._bound = {
+            "ACCOUNTS": self._accounts,
+            "DIRTY": self._dirty,
+            "PENDING": self._pending,
+            "DIMS": self._dims,
+            "new_slots": lambda: _Slots(n),
+            "contact_dims": self._contact_dims,
+        }
+        self._fire: dict[tuple[str, Any], Route] = {}  # by (kind, name)
+        self._replay: dict[tuple[str, Any], Route] = {}
+        self._shapes: dict[bool, dict[tuple[int, ...], Route]] = {True: {}, False: {}}
         if engine is not None:
             self._load(engine)
             if contact_dims is None:
@@ -97,112 +102,49 @@ class SignalEngine:
 
     # --- evaluation ------------------------------------------------------------------------
 
-    def _route(self, kind: str, name: Any) -> _Route:
-        """The definitions that accept events of this kind and name, in definition order,
-        each as (filter, step, definition, position, no-change test)."""
-        cands = [
-            c for c in self.compiled if (c.kinds is None or kind in c.kinds) and c.name_ok(name)
-        ]
-        route = (
-            tuple((c.pred, c.fn, c, c.pos, _quick(c)) for c in cands),
-            any(c.needs_props for c in cands),
-            any(c.needs_dims for c in cands),
+    def _route(self, key: tuple[str, Any], fire: bool) -> Route:
+        """The generated function for events of this kind and name (see `routes`)."""
+        kind, name = key
+        pos = tuple(
+            c.pos for c in self.compiled if (c.kinds is None or kind in c.kinds) and c.name_ok(name)
         )
-        if len(self._routes) < _ROUTE_LIMIT:
-            self._routes[(kind, name)] = route
-        return route
-
-    def _step(self, row: Mapping[str, Any], emit: bool) -> list[Signal] | int:
-        """Update state with one event: its signals when `emit`, else how many crossed."""
-        kind, name = row["kind"], row.get("name")
-        route = self._routes.get((kind, name))
-        if route is None:
-            route = self._route(kind, name)
-        cands = route[0]
-        if not cands:
-            return _NONE if emit else 0
-        account = row.get("account_id")
-        if not account:
-            return _NONE if emit else 0
-        contact = row.get("contact_id") or None
-        props = _NO_PROPS
-        if route[1]:
-            raw = row.get("properties")
-            props = orjson.loads(raw) if type(raw) is str and raw else parse_properties(raw)
-        dims = _NO_DIMS
-        if route[2]:
-            if contact is not None and not (
-                "contact_seniority" in row or "contact_department" in row
-            ):
-                dims = self._dims.get(contact) or self._contact_dims(row, contact)
+        shapes = self._shapes[fire]
+        fn = shapes.get(pos)
+        if fn is None:
+            if not pos:
+                fn = _fired_none if fire else _crossed_none
             else:
-                dims = self._contact_dims(row, contact)
-        t = row["occurred_at"]
-        if type(t) is not int:
-            t = to_us(t)
-        slots = self._accounts.get(account)
-        if slots is None:
-            slots = self._accounts[account] = _Slots(len(self.compiled))
-        states = slots.states
-        out: list[Signal] | None = None
-        crossed = mask = 0
-        for pred, fn, c, i, quick in cands:
-            if pred is not None and not pred(row, props, dims):
-                continue
-            st = states[i]
-            if st is None:
-                st = states[i] = c.new_state()
-            mask |= 1 << i
-            # the common no-change cases, skipped without calling the step
-            if quick == 4:  # new_contact: nothing expires, no new contact, under threshold
-                rec = st.recent
-                if (
-                    (not rec or rec[0][0] > t - c.window_us)
-                    and (contact is None or contact in st.seen)  # type: ignore[operator]
-                    and len(rec) < c.at_least
-                ):
-                    continue
-            elif quick:  # first_seen of a key already seen (or of none)
-                key = contact if quick == 1 else dims[quick - 2]
-                if key is None or key in st.seen:  # type: ignore[operator]
-                    continue
-            evidence = fn(c, st, t, row, props, dims, contact)
-            if evidence is None:
-                continue
-            if not emit:
-                crossed += 1
-                if c.cooldown_us:
-                    st.cool = t + c.cooldown_us
-                continue
-            if out is None:
-                out = []
-            out.append(c.fire(st, account, t, row, evidence))
-        if mask:
-            if not slots.dirty:
-                self._dirty.add(account)
-            slots.dirty |= mask
-        if not emit:
-            return crossed
-        if out is None:
-            return _NONE
-        self._pending.extend(out)
-        return out
+                cands = [self.compiled[i] for i in pos]
+                fn = shapes[pos] = build_route(cands, self._bound, fire=fire)
+        table = self._fire if fire else self._replay
+        if len(table) < _ROUTE_LIMIT:
+            table[key] = fn
+        return fn
 
     def process(self, row: Mapping[str, Any]) -> list[Signal]:
         """Update state with one event and return the signals it fires (not yet saved)."""
-        out = self._step(row, True)
-        return [] if out is _NONE else out  # type: ignore[return-value]
+        key = (row["kind"], row.get("name"))
+        fn = self._fire.get(key) or self._route(key, True)
+        out: list[Signal] | None = fn(row)
+        return [] if out is None else out
 
     def replay(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Rebuild window state (cooldowns included) from events in order, building no
         signals: they were stored when the events first came. Returns the crossings seen."""
-        step = self._step
-        return sum(step(row, False) for row in rows)  # type: ignore[misc]
+        table, crossed = self._replay, 0
+        for row in rows:
+            key = (row["kind"], row.get("name"))
+            crossed += (table.get(key) or self._route(key, False))(row)
+        return crossed
 
     def process_many(self, rows: Iterable[Mapping[str, Any]]) -> list[Signal]:
-        out: list[Signal] = []
+        """`process` each event in order; every signal fired."""
+        table, out = self._fire, []
         for row in rows:
-            out.extend(self.process(row))
+            key = (row["kind"], row.get("name"))
+            fired = (table.get(key) or self._route(key, True))(row)
+            if fired is not None:
+                out.extend(fired)
         return out
 
     def on_event(self, row: Mapping[str, Any]) -> list[Signal]:

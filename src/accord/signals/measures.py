@@ -1,4 +1,5 @@
-"""One compiled definition for the incremental engine: filter, measure step and firing.
+"""One compiled definition: measure, window, threshold and firing, read by the batch engine
+and by the incremental engine's generated per-route code (`routes`).
 
 The window of an event at time t is (t - window, t]; a baseline or previous window is
 (t - window - baseline, t - window]. Both engines share these definitions (see batch_np).
@@ -12,11 +13,8 @@ from typing import Any
 
 from accord.signals.filters import (
     Dims,
-    Predicate,
     as_list,
-    as_number,
     as_text,
-    compile_python,
     name_matcher,
     needs_dims,
     needs_properties,
@@ -80,13 +78,12 @@ def key_getter(key: str) -> Callable[[Mapping[str, Any], Mapping[str, Any], Dims
 
 @dataclass(eq=False)
 class Compiled:
-    """A definition ready for the per-event path, with its per-account state and dirty set."""
+    """A definition ready for evaluation: its measure's parameters and its window state."""
 
     idx: int
     loaded: LoadedSignal
     mode: str
     kinds: list[str] | None
-    pred: Predicate | None
     needs_dims: bool
     name_ok: Callable[[Any], bool] = field(default=lambda v: True, repr=False)
     needs_props: bool = False
@@ -102,9 +99,6 @@ class Compiled:
     allowed: frozenset[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     at_least: float = 0.0
-    value_of: Callable[[Mapping[str, Any]], Any] | None = field(default=None, repr=False)
-    distinct_of: Callable[[Mapping[str, Any]], Any] | None = field(default=None, repr=False)
-    fn: Callable[..., Any] = field(default=lambda *a: None, repr=False)
     pos: int = 0  # position among the engine's event-driven definitions
 
     @property
@@ -120,17 +114,6 @@ class Compiled:
         elif self.mode == "state_change":
             st.last = {}
         return st
-
-    def step(
-        self, st: AccountState, account: str, t: int, row: Mapping[str, Any],
-        props: Mapping[str, Any], dims: Dims,
-    ) -> Signal | None:  # fmt: skip
-        """Add one matching event; return the signal when the threshold is crossed outside
-        the cooldown (evidence is built only then)."""
-        evidence = self.fn(self, st, t, row, props, dims, row.get("contact_id") or None)
-        if evidence is None:
-            return None
-        return self.fire(st, account, t, row, evidence)
 
     def fire(
         self, st: AccountState, account: str, t: int, row: Mapping[str, Any],
@@ -150,80 +133,6 @@ class Compiled:
             received_us=to_us(received) if received is not None else None,
             evidence=evidence,  # type: ignore[arg-type]
         )
-
-
-def _value(c: Compiled, props: Mapping[str, Any]) -> float:
-    if c.value_of is None:
-        return 1.0
-    n = as_number(c.value_of(props))
-    return 0.0 if n is None else n
-
-
-def _cooling(st: AccountState, t: int) -> bool:
-    return st.cool is not None and t < st.cool
-
-
-# Step functions add one matching event to the state and return None (no crossing, or a
-# crossing inside the cooldown), True (a crossing whose evidence `window_evidence` reads
-# from the state) or the evidence itself when the state no longer holds it.
-
-
-def _step_count(
-    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
-) -> Any:
-    rec = st.recent
-    if rec and rec[0][0] <= t - c.window_us:
-        st.evict(t - c.window_us)
-    rec.append((t, row["message_id"], contact, 1.0))
-    st.rsum += 1.0
-    if len(rec) < c.at_least or (st.cool is not None and t < st.cool):
-        return None
-    return True
-
-
-def _step_distinct(
-    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
-) -> Any:
-    rec = st.recent
-    if rec and rec[0][0] <= t - c.window_us:
-        st.evict(t - c.window_us)
-    if c.distinct_of is not None:
-        contact = as_text(c.distinct_of(props))
-    counts: dict[str, int] = st.counts  # type: ignore[assignment]
-    if contact is not None:
-        rec.append((t, row["message_id"], contact, 0.0))
-        counts[contact] = counts.get(contact, 0) + 1
-    if len(counts) < c.at_least or (st.cool is not None and t < st.cool):
-        return None
-    return True
-
-
-def _step_new(
-    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
-) -> Any:
-    rec = st.recent
-    if rec and rec[0][0] <= t - c.window_us:
-        st.evict(t - c.window_us)
-    if c.distinct_of is not None:
-        contact = as_text(c.distinct_of(props))
-    seen: set[str] = st.seen  # type: ignore[assignment]
-    if contact is not None and contact not in seen:
-        seen.add(contact)
-        rec.append((t, row["message_id"], contact, 0.0))
-    if len(rec) < c.at_least or (st.cool is not None and t < st.cool):
-        return None
-    return True
-
-
-def _step_sum(
-    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
-) -> Any:
-    if st.recent and st.recent[0][0] <= t - c.window_us:
-        st.evict(t - c.window_us)
-    st.add((t, row["message_id"], contact, _value(c, props)))
-    if st.rsum < c.at_least or _cooling(st, t):
-        return None
-    return True
 
 
 def window_value(c: Compiled, st: AccountState) -> float:
@@ -255,80 +164,6 @@ def window_evidence(c: Compiled, st: AccountState) -> dict[str, Any]:
     }
 
 
-def _step_relative(
-    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
-) -> Any:
-    limit = t - c.window_us
-    rec = st.recent
-    if (rec and rec[0][0] <= limit) or (st.older and st.older[0][0] <= limit - c.older_us):
-        st.shift(limit, limit - c.older_us)
-    value = 1.0 if c.value_of is None else _value(c, props)
-    rec.append((t, row["message_id"], contact, value))
-    st.rsum += value
-    recent, older = st.rsum, st.osum
-    x = c.extra
-    if c.mode == "baseline":
-        if recent < x["min_count"]:
-            return None
-        if recent / max(older * x["factor"], x["min_baseline"]) < x["at_least"]:
-            return None
-    else:
-        if older < x["min_previous"]:
-            return None
-        change = (recent - older) / older
-        if (x["at_least"] is not None and change < x["at_least"]) or (
-            x["at_most"] is not None and change > x["at_most"]
-        ):
-            return None
-    return None if _cooling(st, t) else True
-
-
-def _step_first(
-    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
-) -> Any:
-    k = c.key_from
-    key = contact if k == 0 else dims[k - 1] if k < 3 else c.key_of(row, props, dims)  # type: ignore[misc]
-    seen: set[str] = st.seen  # type: ignore[assignment]
-    if key is None or key in seen or (c.allowed is not None and key not in c.allowed):
-        return None
-    seen.add(key)
-    if st.cool is not None and t < st.cool:
-        return None
-    return {"key": key, "events": [row["message_id"]] if c.keep else []}
-
-
-def _step_state(
-    c: Compiled, st: AccountState, t: int, row: Any, props: Any, dims: Dims, contact: Any
-) -> Any:
-    value = as_text(c.value_of(props)) if c.value_of is not None else None
-    if not contact or value is None:
-        return None
-    last = st.last.get(contact)  # type: ignore[union-attr]
-    if last == value:
-        return None
-    st.last[contact] = value  # type: ignore[index]
-    if last is None and not c.extra["fire_on_first"]:
-        return None
-    if c.allowed is not None and value not in c.allowed:
-        return None
-    if st.cool is not None and t < st.cool:
-        return None
-    ev = {"contact_id": contact, "property": c.value_path, "from": last, "to": value}
-    return {**ev, "events": [row["message_id"]] if c.keep else []}
-
-
-_STEPS: dict[str, Callable[..., Any]] = {
-    "count": _step_count,
-    "distinct": _step_distinct,
-    "new_contact": _step_new,
-    "sum": _step_sum,
-    "baseline": _step_relative,
-    "change": _step_relative,
-    "first_seen": _step_first,
-    "state_change": _step_state,
-}
-
-
 def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
     """Compile one event-driven definition for the incremental engine."""
     spec = loaded.spec
@@ -339,7 +174,6 @@ def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
         loaded=loaded,
         mode=measure_mode(spec),
         kinds=as_list(f.kind) or None,
-        pred=compile_python(f, routed_by_name=True),
         name_ok=name_matcher(f),
         needs_dims=needs_dims(f) or getattr(w, "key", "").startswith("contact."),
         fingerprint=spec.fingerprint(),
@@ -347,13 +181,6 @@ def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
         keep=spec.evidence.keep_events,
     )
     _fill(c, w)
-    c.fn = _STEPS[c.mode]
-    if c.value_path is not None:
-        c.value_of = prop_getter(c.value_path)
-    if c.distinct_path is not None:
-        c.distinct_of = prop_getter(c.distinct_path)
-    if c.mode == "state_change":
-        c.pred = _with_value(c.pred, c.value_path or "")
     c.needs_props = (
         needs_properties(f)
         or c.value_path is not None
@@ -361,19 +188,6 @@ def compile_spec(idx: int, loaded: LoadedSignal) -> Compiled:
         or getattr(w, "key", "").startswith("properties.")
     )
     return c
-
-
-def _with_value(pred: Predicate | None, path: str) -> Predicate:
-    """A state-change filter that also asks for a value and a contact: other events leave
-    the state as it is, so they need not touch it."""
-    if "." in path:
-        get = prop_getter(path)
-        has: Predicate = lambda r, p, d: get(p) is not None and bool(r.get("contact_id"))  # noqa: E731
-    else:
-        has = lambda r, p, d: p.get(path) is not None and bool(r.get("contact_id"))  # noqa: E731
-    if pred is None:
-        return has
-    return lambda r, p, d: has(r, p, d) and pred(r, p, d)
 
 
 def _fill(c: Compiled, w: Any) -> None:

@@ -1,0 +1,347 @@
+"""Generated per-route code for the incremental engine.
+
+Every event kind and name (a route) gets one plain Python function that runs all the
+definitions accepting that route inline: filter, window update, threshold and cooldown. The
+source is generated from the compiled definitions, so an event costs one dict lookup and one
+call; compiled code is cached by its source text, the same for every engine over one spec set.
+`route_source` shows what an engine runs.
+
+A generated function takes the event row. The `fire` variant returns the signals it fired
+(None for none, and adds them to the engine's pending list); the `replay` variant returns how
+many crossings it saw and only starts their cooldowns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from types import CodeType
+from typing import Any
+
+import orjson
+
+from accord.signals.filters import (
+    as_list,
+    as_number,
+    as_text,
+    parse_properties,
+    prop_getter,
+    python_test,
+)
+from accord.signals.measures import Compiled
+from accord.signals.signal import to_us
+
+Route = Callable[[Any], Any]
+
+
+def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[str, Any]]:
+    """The source of one route's function and the values it reads besides the engine's."""
+    env: dict[str, Any] = {}
+    props = any(c.needs_props for c in cands)
+    dims = any(c.needs_dims for c in cands)
+    lines = [
+        "def route(row):",
+        "    account = row.get('account_id')",
+        "    if not account:",
+        "        return None" if fire else "        return 0",
+        "    contact = row.get('contact_id') or None",
+    ]
+    if props:
+        lines += [
+            "    raw = row.get('properties')",
+            "    props = loads(raw) if type(raw) is str and raw else parse_properties(raw)",
+        ]
+    else:
+        lines.append("    props = NO_PROPS")
+    if dims:
+        lines += [
+            "    if contact is not None and not ('contact_seniority' in row"
+            " or 'contact_department' in row):",
+            "        dims = DIMS.get(contact) or contact_dims(row, contact)",
+            "    else:",
+            "        dims = contact_dims(row, contact)",
+        ]
+    else:
+        lines.append("    dims = NO_DIMS")
+    lines += [
+        "    t = row['occurred_at']",
+        "    if type(t) is not int:",
+        "        t = to_us(t)",
+        "    slots = ACCOUNTS.get(account)",
+        "    if slots is None:",
+        "        slots = ACCOUNTS[account] = new_slots()",
+        "    states = slots.states",
+        "    out = None" if fire else "    crossed = 0",
+    ]
+    always = 0  # the definitions every event of the route touches
+    for c in cands:
+        block, filtered = _definition(c, env, fire)
+        lines += block
+        always |= 0 if filtered else 1 << c.pos
+    lines.insert(lines.index("    states = slots.states") + 1, f"    mask = {always}")
+    dirty = ["    if not slots.dirty:", "        DIRTY.add(account)", "    slots.dirty |= mask"]
+    lines += dirty if always else ["    if mask:", *("    " + line for line in dirty)]
+    if fire:
+        lines += ["    if out is not None:", "        PENDING.extend(out)", "    return out"]
+    else:
+        lines.append("    return crossed")
+    return "\n".join(lines) + "\n", env
+
+
+def _definition(c: Compiled, env: dict[str, Any], fire: bool) -> tuple[list[str], bool]:
+    """One definition's block (filter, then state update and threshold, then firing), and
+    whether it has a filter."""
+    p = f"d{c.pos}_"
+    env[p + "c"] = c
+    test = _filter(c, env, p)
+    body = [
+        f"st = states[{c.pos}]",
+        "if st is None:",
+        f"    st = states[{c.pos}] = {p}c.new_state()",
+        *([] if test is None else [f"mask |= {1 << c.pos}"]),
+        *_MODES[c.mode](c, env, p),
+    ]
+    cross = body.index("CROSS")  # at the indent of the `ev = ...` line before it
+    indent = " " * (len(body[cross - 1]) - len(body[cross - 1].lstrip()))
+    start = cross if fire else cross - 1  # replay builds no evidence
+    body[start : cross + 1] = [indent + line for line in _cross(c, fire, p)]
+    head = [f"    # {c.spec.id}: {c.mode}"]
+    if test is None:
+        return head + ["    " + line for line in body], False
+    return [*head, f"    if {test}:", *("        " + line for line in body)], True
+
+
+def _cross(c: Compiled, fire: bool, p: str) -> list[str]:
+    """A crossing outside the cooldown: fire (`ev` is the evidence) or count it."""
+    if fire:
+        return [
+            "if out is None:",
+            "    out = []",
+            f"out.append({p}c.fire(st, account, t, row, ev))",
+        ]
+    lines = ["crossed += 1"]
+    if c.cooldown_us:
+        lines.append(f"st.cool = t + {c.cooldown_us}")
+    return lines
+
+
+def _filter(c: Compiled, env: dict[str, Any], p: str) -> str | None:
+    """The definition's event test beyond kind and name, as an expression (None: always)."""
+    f = c.spec.when.event  # type: ignore[union-attr]
+    parts = python_test(f, env, p)
+    if c.mode == "state_change":
+        parts.append(
+            f"contact is not None and {_prop(c.value_path or '', env, p + 'v')} is not None"
+        )
+    return " and ".join(f"({x})" for x in parts) or None
+
+
+def _prop(path: str, env: dict[str, Any], name: str) -> str:
+    """An expression for the property at `path` (a dict lookup when it is top-level)."""
+    if "." not in path:
+        return f"props.get({path!r})"
+    env[name] = prop_getter(path)
+    return f"{name}(props)"
+
+
+def _number(expr: str) -> list[str]:
+    """`v` = the value's number, 0.0 when it is not one (as the step functions count it)."""
+    return [
+        f"v = {expr}",
+        "if type(v) is not float:",
+        "    v = as_number(v)",
+        "    if v is None:",
+        "        v = 0.0",
+    ]
+
+
+def _cooled(c: Compiled) -> str:
+    return "(st.cool is None or t >= st.cool)"
+
+
+def _num(x: float) -> str:
+    """A threshold as a literal (ints as ints: they compare with lengths faster)."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 2**53 else repr(float(x))
+
+
+def _evict(c: Compiled) -> list[str]:
+    """Drop the window's expired head; inline where no distinct counts go with it (a count
+    window's entries each weigh 1.0, a new-contact window's 0.0)."""
+    lines = ["rec = st.recent", f"lim = t - {c.window_us}", "if rec and rec[0][0] <= lim:"]
+    if c.mode not in ("count", "new_contact"):
+        return [*lines, "    st.evict(lim)"]
+    lines += [
+        "    k, n = 1, len(rec)",
+        "    while k < n and rec[k][0] <= lim:",
+        "        k += 1",
+        "    del rec[:k]",
+    ]
+    return [*lines, "    st.rsum -= k"] if c.mode == "count" else lines
+
+
+def _count(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
+    return [
+        *_evict(c),
+        "rec.append((t, row['message_id'], contact, 1.0))",
+        "st.rsum += 1.0",
+        f"if len(rec) >= {_num(c.at_least)} and {_cooled(c)}:",
+        "    ev = True",
+        "CROSS",
+    ]
+
+
+def _key(c: Compiled, env: dict[str, Any], p: str) -> str:
+    if c.distinct_path is None:
+        return "key = contact"
+    return f"key = as_text({_prop(c.distinct_path, env, p + 'k')})"
+
+
+def _distinct(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
+    return [
+        *_evict(c),
+        _key(c, env, p),
+        "counts = st.counts",
+        "if key is not None:",
+        "    rec.append((t, row['message_id'], key, 0.0))",
+        "    counts[key] = counts.get(key, 0) + 1",
+        f"if len(counts) >= {_num(c.at_least)} and {_cooled(c)}:",
+        "    ev = True",
+        "CROSS",
+    ]
+
+
+def _new_contact(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
+    return [
+        *_evict(c),
+        _key(c, env, p),
+        "seen = st.seen",
+        "if key is not None and key not in seen:",
+        "    seen.add(key)",
+        "    rec.append((t, row['message_id'], key, 0.0))",
+        f"if len(rec) >= {_num(c.at_least)} and {_cooled(c)}:",
+        "    ev = True",
+        "CROSS",
+    ]
+
+
+def _sum(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
+    return [
+        *_evict(c),
+        *_number(_prop(c.value_path or "", env, p + "v")),
+        "rec.append((t, row['message_id'], contact, v))",
+        "st.rsum += v",
+        f"if st.rsum >= {c.at_least!r} and {_cooled(c)}:",
+        "    ev = True",
+        "CROSS",
+    ]
+
+
+def _relative(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
+    x = c.extra
+    for k in ("factor", "min_count", "min_baseline", "at_least", "at_most", "min_previous"):
+        env[p + k] = x.get(k)
+    value = ["v = 1.0"] if c.value_path is None else _number(_prop(c.value_path, env, p + "v"))
+    lines = [
+        "rec = st.recent",
+        f"lim = t - {c.window_us}",
+        "old = st.older",
+        f"if (rec and rec[0][0] <= lim) or (old and old[0][0] <= lim - {c.older_us}):",
+        f"    st.shift(lim, lim - {c.older_us})",
+        *value,
+        "rec.append((t, row['message_id'], contact, v))",
+        "st.rsum += v",
+        "recent, older = st.rsum, st.osum",
+    ]
+    if c.mode == "baseline":
+        test = (
+            f"recent >= {p}min_count and recent / max(older * {p}factor, "
+            f"{p}min_baseline) >= {p}at_least"
+        )
+        return [*lines, f"if {test} and {_cooled(c)}:", "    ev = True", "CROSS"]
+    bound = f"change >= {p}at_least" if x["at_least"] is not None else f"change <= {p}at_most"
+    return [
+        *lines,
+        f"if older >= {p}min_previous:",
+        "    change = (recent - older) / older",
+        f"    if {bound} and {_cooled(c)}:",
+        "        ev = True",
+        "CROSS",
+    ]
+
+
+def _first_seen(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
+    if c.key_from < 3:
+        key = ["key = contact", "key = dims[0]", "key = dims[1]"][c.key_from]
+    else:
+        env[p + "key"] = c.key_of
+        key = f"key = {p}key(row, props, dims)"
+    allowed = ""
+    if c.allowed is not None:
+        env[p + "allowed"] = c.allowed
+        allowed = f" and key in {p}allowed"
+    events = "[row['message_id']]" if c.keep else "[]"
+    return [
+        key,
+        f"if key is not None{allowed} and key not in (seen := st.seen):",
+        "    seen.add(key)",
+        f"    if {_cooled(c)}:",
+        f"        ev = {{'key': key, 'events': {events}}}",
+        "CROSS",
+    ]
+
+
+def _state_change(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
+    tests = [] if c.extra["fire_on_first"] else ["last is not None"]
+    if c.allowed is not None:
+        env[p + "allowed"] = c.allowed
+        tests.append(f"value in {p}allowed")
+    test = " and ".join([*tests, _cooled(c)])
+    events = "[row['message_id']]" if c.keep else "[]"
+    return [
+        f"value = as_text({_prop(c.value_path or '', env, p + 'v')})",
+        "last_of = st.last",
+        "last = last_of.get(contact)",
+        "if last != value:",
+        "    last_of[contact] = value",
+        f"    if {test}:",
+        f"        ev = {{'contact_id': contact, 'property': {c.value_path!r}, 'from': last,"
+        f" 'to': value, 'events': {events}}}",
+        "CROSS",
+    ]
+
+
+_MODES: dict[str, Callable[[Compiled, dict[str, Any], str], list[str]]] = {
+    "count": _count,
+    "distinct": _distinct,
+    "new_contact": _new_contact,
+    "sum": _sum,
+    "baseline": _relative,
+    "change": _relative,
+    "first_seen": _first_seen,
+    "state_change": _state_change,
+}
+
+_BASE: dict[str, Any] = {
+    "loads": orjson.loads,
+    "parse_properties": parse_properties,
+    "to_us": to_us,
+    "as_text": as_text,
+    "as_number": as_number,
+    "as_list": as_list,
+    "NO_PROPS": {},
+    "NO_DIMS": (None, None),
+}
+
+
+@lru_cache(maxsize=1024)
+def _code(source: str) -> CodeType:
+    return compile(source, "<signal route>", "exec")
+
+
+def build_route(cands: Sequence[Compiled], bound: dict[str, Any], *, fire: bool) -> Route:
+    """The function for one route, reading the engine's state through `bound` (ACCOUNTS,
+    DIRTY, PENDING, DIMS, new_slots, contact_dims)."""
+    source, env = route_source(cands, fire=fire)
+    ns = {**_BASE, **bound, **env}
+    exec(_code(source), ns)
+    return ns["route"]  # type: ignore[no-any-return]
