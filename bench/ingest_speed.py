@@ -13,8 +13,9 @@ Every request carries a unique messageId, so the dedupe path is exercised, and t
 event count is checked against what was acknowledged. The server is `accord serve --workers
 N` (ACCORD_BENCH_WORKERS, default 2) with its real-time signal consumer, in its own processes
 on 127.0.0.1; PostgreSQL runs with fsync on. Each measured run follows a short warm-up, and
-each HTTP figure names the server's CPU time per event and the load average after the run
-(the machine may be shared: compare CPU time when the load is above the CPU count).
+each HTTP figure names the server's CPU time per event (on PostgreSQL also that of the
+database server's processes) and the load average after the run (the machine may be
+shared: compare CPU time when the load is above the CPU count).
 `--quick` (or ACCORD_BENCH_QUICK=1) shortens every run about 10x.
 """
 
@@ -130,6 +131,23 @@ def cpu_seconds(pid: int) -> float:
         total += int(fields[11]) + int(fields[12])
         todo.extend(children.get(current, []))
     return total / TICK
+
+
+def postgres_pid(db_url: str) -> int | None:
+    """The postmaster serving `db_url` (its port on this machine's command lines), if local."""
+    port = re.search(r":(\d+)/", db_url)
+    if port is None:
+        return None
+    flags = (f"-p\x00{port.group(1)}\x00".encode(), f"-p {port.group(1)} ".encode())
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"postgres" in cmdline and any(flag in cmdline for flag in flags):
+                return int(entry.name)
+    return None
 
 
 @contextmanager
@@ -295,23 +313,28 @@ def _per_thousand(cpu: float, events: float) -> str:
 
 @dataclass
 class Timed:
-    """What a run cost the server: its CPU seconds and the 1-minute load average after it."""
+    """What a run cost the server (and PostgreSQL's processes, when known): CPU seconds, and
+    the 1-minute load average after it."""
 
     result: Any
     cpu: float
     load: float
+    db_cpu: float | None = None
 
     def per_event(self, events: float) -> str:
         if not events:
             return "no events"
-        return f"server {1e6 * self.cpu / events:.0f} us CPU/event, load {self.load:.1f}"
+        db = "" if self.db_cpu is None else f" + postgres {1e6 * self.db_cpu / events:.0f} us"
+        return f"server {1e6 * self.cpu / events:.0f} us{db} CPU/event, load {self.load:.1f}"
 
 
-def timed(pid: int, run: Any) -> Timed:
-    """Call `run()` and measure the server's CPU time over it."""
+def timed(pid: int, run: Any, db_pid: int | None = None) -> Timed:
+    """Call `run()` and measure the server's CPU time over it (and the database's)."""
     cpu0 = cpu_seconds(pid)
+    db0 = cpu_seconds(db_pid) if db_pid else 0.0
     result = run()
-    return Timed(result, cpu_seconds(pid) - cpu0, os.getloadavg()[0])
+    db = cpu_seconds(db_pid) - db0 if db_pid else None
+    return Timed(result, cpu_seconds(pid) - cpu0, os.getloadavg()[0], db)
 
 
 def measure_http(store: str, db_url: str, workdir: Path, workers: int) -> list[dict[str, Any]]:
@@ -319,16 +342,17 @@ def measure_http(store: str, db_url: str, workdir: Path, workers: int) -> list[d
 
     Each measured run follows a short warm-up of the same kind."""
     seconds, warm = (3, 1) if quick() else (10, 2)
+    db_pid = postgres_pid(db_url) if store == "postgres" else None
     with served(db_url, workdir, workers) as (url, key, pid):
         wrk(url, key, TRACK_LUA, warm)
-        t = timed(pid, lambda: wrk(url, key, TRACK_LUA, seconds))
+        t = timed(pid, lambda: wrk(url, key, TRACK_LUA, seconds), db_pid)
         wrk(url, key, BATCH_LUA, warm, BATCH_CONNECTIONS)
-        b = timed(pid, lambda: wrk(url, key, BATCH_LUA, seconds, BATCH_CONNECTIONS))
+        b = timed(pid, lambda: wrk(url, key, BATCH_LUA, seconds, BATCH_CONNECTIONS), db_pid)
         track, batch = t.result, b.result
         rate = 0.7 * track["rps"]
         run_fixed_rate(url, key, rate, warm)
         stored_before = _count(db_url)
-        lat = timed(pid, lambda: run_fixed_rate(url, key, rate, seconds))
+        lat = timed(pid, lambda: run_fixed_rate(url, key, rate, seconds), db_pid)
         offered: Offered = lat.result
         stored = _count(db_url) - stored_before
     n_lat = len(offered.latencies)

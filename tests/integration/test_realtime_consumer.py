@@ -13,7 +13,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from accord.cli import app
-from accord.realtime import Consumer, load_cursor
+from accord.realtime import Consumer, Cursor, load_cursor, read_batch
+from accord.realtime.consumer import Usable
 from accord.signals import load_library, run_batch
 from accord.signals.store import list_signals
 from accord.store.group_commit import WriterLock
@@ -98,6 +99,37 @@ def test_consumer_saves_fired_signal_at_once_and_quiet_steps_later(
     assert stored_last_id(workspace) < consumer.cursor.last_id
     consumer.tick()  # the time-driven check saves the cursor before its own commit
     assert stored_last_id(workspace) == consumer.cursor.last_id
+    consumer.leader.release()
+
+
+def test_consumer_passes_over_unusable_events_in_sql_and_covers_them(
+    workspace: Workspace,
+) -> None:
+    seed(workspace)
+    specs = load_library(workspace.settings.definitions_dir)
+    consumer = Consumer(workspace.engine, specs)
+    consumer.open()
+    assert consumer.usable.kinds is None or "track" in consumer.usable.kinds
+    row = event_rows()[0]
+    insert(workspace, {**row, "message_id": "no-account", "account_id": None})
+    insert(workspace, {**row, "message_id": "usable"})
+    insert(workspace, {**row, "message_id": "no-account-2", "account_id": None})
+    with workspace.engine.connect() as conn:
+        read = read_batch(conn, consumer.cursor, 100, consumer.usable)
+        everything = read_batch(conn, consumer.cursor, 100)
+    assert [r["message_id"] for r in read.rows] == ["usable"]
+    assert read.seen == 3
+    assert read.cursor.last_id == 3
+    assert not read.more
+    assert len(everything.rows) == 3
+    assert everything.cursor == read.cursor
+    assert consumer.step() == (3, False)
+    assert consumer.processed == 3
+    assert consumer.cursor.last_id == 3
+    nothing = Usable(["no such kind"])
+    with workspace.engine.connect() as conn:
+        assert read_batch(conn, Cursor("x"), 2, nothing).rows == []
+        assert read_batch(conn, Cursor("x"), 2, nothing).more
     consumer.leader.release()
 
 
