@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import JSON, Connection, Engine, Insert, Table, Text, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -99,11 +100,30 @@ def save_table(conn: Connection, table: pa.Table) -> int:
     return int(table.num_rows)
 
 
+# One statement for any number of rows: the rows travel as one JSON text (an executemany
+# costs PostgreSQL a statement per row, about 30-100 us each).
+_PG_SAVE_STATES = (
+    "INSERT INTO signal_state (signal_id, account_id, fingerprint, state, updated_at) "
+    "SELECT x->>0, x->>1, x->>2, x->>3, %s FROM json_array_elements(%s::json) AS x "
+    "ON CONFLICT (signal_id, account_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, "
+    "state = EXCLUDED.state, updated_at = EXCLUDED.updated_at"
+)
+
+
 def save_states(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Upsert (signal_id, account_id, fingerprint, state) rows."""
+    """Upsert (signal_id, account_id, fingerprint, state) rows; the last row of a key wins."""
     if not rows:
         return
     now = datetime.now(UTC)
+    if conn.dialect.name == "postgresql":
+        latest = {
+            (r["signal_id"], r["account_id"]): (r["signal_id"], r["account_id"],
+                                                r["fingerprint"], r["state"])
+            for r in rows
+        }  # fmt: skip
+        payload = orjson.dumps(list(latest.values())).decode()
+        conn.exec_driver_sql(_PG_SAVE_STATES, (now, payload))
+        return
     stmt = _insert(conn, signal_state)
     stmt = stmt.on_conflict_do_update(
         index_elements=["signal_id", "account_id"],
