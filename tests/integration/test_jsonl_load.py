@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
@@ -105,3 +106,30 @@ def test_events_load_cli_skips_bad_rows_and_reloads(db_url: str, tmp_path: Path)
     assert "0 stored, 10 duplicates, 2 skipped" in again.stderr
     stats = run_cli(tmp_path / "ws", "stats", "--json", db_url=db_url)
     assert orjson.loads(stats.stdout)["events"] == 10
+
+
+def _children() -> set[int]:
+    """Process ids whose parent is this process (from /proc)."""
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.add(int(entry.name))
+    return found
+
+
+def test_bulk_load_rejects_bad_line_and_stops_its_writer(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    before = _children()
+    calls: list[object] = [*demo_calls(5)]
+    path = write_jsonl(tmp_path / "events.jsonl", calls, (b"{oops",))
+    with pytest.raises(AccordError, match=r"events\.jsonl line 8: not valid JSON") as caught:
+        bulk_load(sqlite_workspace.engine, path)
+    assert caught.value.exit_code == 2
+    assert _children() == before
+    assert count(sqlite_workspace, "SELECT count(*) FROM events") == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from sqlalchemy import Engine
 from accord.errors import InputError
 from accord.ingest.event_catalogue import EventCatalogue
 from accord.ingest.jsonl_read import open_duck, read_calls
-from accord.ingest.jsonl_sqlite import write_sqlite
+from accord.ingest.jsonl_sqlite import SqliteWriter, write_sqlite
 from accord.ingest.jsonl_stitch import BulkStitcher, no_stitching, stitch_calls
 from accord.ingest.jsonl_write import write_postgres
 from accord.store.events import utc_text
@@ -86,28 +87,29 @@ def bulk_load(
     show = progress or _Silent()
     started, received_at = time.perf_counter(), datetime.now(UTC)
     report = LoadReport()
-    with tempfile.TemporaryDirectory(prefix="accord-jsonl-") as tmp:
-        workdir = Path(tmp)
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="accord-jsonl-")))
+        sqlite = engine.dialect.name == "sqlite"
+        writer = stack.enter_context(SqliteWriter(workdir)) if sqlite else None
         big = path.stat().st_size >= PARALLEL_AT_BYTES
         threads = threads or (default_threads() if big else 1)
         con = open_duck(workdir, threads, DUCKDB_MEMORY)
-        sqlite = engine.dialect.name == "sqlite"
-        try:
-            read = read_calls(con, path, workdir, received_at=received_at, catalogue=catalogue,
-                              skip_bad_rows=skip_bad_rows, step=show.phase)  # fmt: skip
-            report.lines, report.skipped = read.lines, read.skipped
-            valid = int(con.execute("SELECT count(*) FROM calls").fetchall()[0][0])
-            show.phase("stitching identities")
-            if stitcher is None:
-                no_stitching(con)
-            else:
-                stitch_calls(con, stitcher)
-            params = {"source": source, "received": utc_text(received_at)}
-            show.phase("storing events", valid)
-            write = write_sqlite if sqlite else write_postgres
-            report.stored = write(con, engine, params, workdir, show.advance)
-        finally:
-            con.close()
+        stack.callback(con.close)
+        read = read_calls(con, path, workdir, received_at=received_at, catalogue=catalogue,
+                          skip_bad_rows=skip_bad_rows, step=show.phase)  # fmt: skip
+        report.lines, report.skipped = read.lines, read.skipped
+        valid = int(con.execute("SELECT count(*) FROM calls").fetchall()[0][0])
+        show.phase("stitching identities")
+        if stitcher is None:
+            no_stitching(con)
+        else:
+            stitch_calls(con, stitcher)
+        params = {"source": source, "received": utc_text(received_at)}
+        show.phase("storing events", valid)
+        if writer is not None:
+            report.stored = write_sqlite(con, engine, params, workdir, show.advance, writer)
+        else:
+            report.stored = write_postgres(con, engine, params, workdir, show.advance)
     report.duplicates = valid - report.stored
     report.seconds = time.perf_counter() - started
     return report

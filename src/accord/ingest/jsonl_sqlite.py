@@ -2,22 +2,23 @@
 
 ADBC's SQLite driver carries its own copy of the SQLite library. Two copies of SQLite in one
 process defeat each other's POSIX file locks (sqlite.org, "How To Corrupt"), so the write runs
-in a spawned process that opens the workspace database alone. The loader hands it Parquet
-files (events in file order, dedupe keys, identities, groups); it writes them in one
-transaction and reports the rows it has written as it goes.
+in a process of its own (`jsonl_sqlite_writer`, a script that imports only PyArrow and the
+driver) that opens the workspace database alone. It is started when the load begins, so it
+is ready when the loader hands it Arrow files (events in file order, dedupe keys, identities,
+groups); it writes them in one transaction and reports the rows it has written as it goes.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
-from collections.abc import Iterator
+import json
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import IO, Any
 
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from sqlalchemy import Engine, select
 
 from accord.ingest.jsonl_write import (
@@ -26,7 +27,6 @@ from accord.ingest.jsonl_write import (
     BulkWriteError,
     Tick,
     dedupe_sql,
-    empty,
     events_sql,
     index_ddl,
     keep_new,
@@ -34,8 +34,59 @@ from accord.ingest.jsonl_write import (
 )  # fmt: skip
 from accord.store.schema import event_dedupe, events
 
-Ddl = dict[str, tuple[list[str], list[str]]]  # table -> (drop, create) index statements
 FILES = ("events", "event_dedupe", "idents", "groups")
+WRITER = Path(__file__).with_name("jsonl_sqlite_writer.py")
+BATCH_ROWS = 100_000
+
+
+class SqliteWriter:
+    """The writer process: started at once, given one job by `run`, stopped by `close`."""
+
+    def __init__(self, workdir: Path) -> None:
+        self._log_path = workdir / "writer.log"
+        self._log = self._log_path.open("wb")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", str(WRITER)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+        )  # fmt: skip
+
+    def __enter__(self) -> SqliteWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        self.close()
+
+    def run(self, job: dict[str, Any], tick: Tick) -> None:
+        """Hand `job` over and follow it to its end; raise `BulkWriteError` if it fails."""
+        stdin: IO[bytes] = self._proc.stdin  # type: ignore[assignment]
+        stdin.write(json.dumps(job).encode() + b"\n")
+        stdin.close()
+        stdout: IO[bytes] = self._proc.stdout  # type: ignore[assignment]
+        for raw in stdout:
+            kind, _, value = raw.decode().rstrip("\n").partition(" ")
+            if kind == "rows":
+                tick(int(value))
+            elif kind == "done":
+                return
+            elif kind == "error":
+                raise BulkWriteError(f"events could not be stored: {value}")
+        code = self._proc.wait()
+        self._log.flush()
+        said = self._log_path.read_text(errors="replace").strip().splitlines()
+        last = f": {said[-1]}" if said else ""
+        raise BulkWriteError(
+            f"events could not be stored: the writer process stopped (exit code {code}){last}"
+        )
+
+    def close(self) -> None:
+        """Wait for the process (told to stop if it has no job yet)."""
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            self._proc.stdin.close()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._proc.wait()
+        self._log.close()
 
 
 def _existing(con: duckdb.DuckDBPyConnection, engine: Engine, source: str) -> None:
@@ -49,98 +100,26 @@ def _existing(con: duckdb.DuckDBPyConnection, engine: Engine, source: str) -> No
 
 
 def _handoff(con: duckdb.DuckDBPyConnection, params: dict[str, Any], workdir: Path) -> None:
+    """Arrow files of the rows to write, for the writer process."""
     queries = (events_sql(""), dedupe_sql(""), f"SELECT {IDENT_COLUMNS} FROM ident_rows",
                f"SELECT {GROUP_COLUMNS} FROM group_rows")  # fmt: skip
     for name, sql in zip(FILES, queries, strict=True):
         args = params if "$source" in sql else {}
-        con.execute(f"COPY ({sql}) TO '{workdir / name}.parquet' (FORMAT parquet)", args)
-
-
-def _batches(path: Path, tick: Tick | None = None) -> pa.RecordBatchReader:
-    source = pq.ParquetFile(path)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for batch in source.iter_batches(batch_size=100_000):
-            if tick is not None:
-                tick(batch.num_rows)
-            yield batch
-
-    return pa.RecordBatchReader.from_batches(source.schema_arrow, batches())
-
-
-def _write(workdir: Path, database: str, now: str, ddl: Ddl, tick: Tick) -> None:
-    import adbc_driver_sqlite.dbapi as adbc
-
-    with adbc.connect(database) as conn, conn.cursor() as cur:
-        cur.execute("PRAGMA busy_timeout = 30000")
-        rebuild: list[str] = []
-        for table, (drops, creates) in ddl.items():
-            if empty(cur, table):
-                for statement in drops:
-                    cur.execute(statement)
-                rebuild += creates
-        cur.adbc_ingest("events", _batches(workdir / "events.parquet", tick), mode="append")
-        cur.adbc_ingest("event_dedupe", _batches(workdir / "event_dedupe.parquet"),
-                        mode="append")  # fmt: skip
-        for statement in rebuild:
-            cur.execute(statement)
-        cur.adbc_ingest("tmp_idents", _batches(workdir / "idents.parquet"), mode="create",
-                        temporary=True)  # fmt: skip
-        cur.adbc_ingest("tmp_groups", _batches(workdir / "groups.parquet"), mode="create",
-                        temporary=True)  # fmt: skip
-        ident, group = upserts("?", "traits")
-        cur.execute(ident, (now,))
-        cur.execute(group, (now,))
-        cur.execute("DROP TABLE tmp_idents")
-        cur.execute("DROP TABLE tmp_groups")
-        conn.commit()
-
-
-def _child(workdir: str, database: str, now: str, ddl: Ddl, out: Any) -> None:
-    """The writer process: report ("rows", n) as it goes, then ("done", 0) or ("error", text)."""
-    from adbc_driver_manager import Error as AdbcError
-
-    try:
-        _write(Path(workdir), database, now, ddl, lambda n: out.put(("rows", n)))
-    except (AdbcError, pa.ArrowException, OSError) as e:
-        out.put(("error", f"{type(e).__name__}: {e}"))
-        return
-    out.put(("done", 0))
+        reader = con.sql(sql, params=args or None).to_arrow_reader(BATCH_ROWS)
+        with pa.OSFile(str(workdir / f"{name}.arrow"), "wb") as sink, \
+                pa.ipc.new_file(sink, reader.schema) as out:  # fmt: skip
+            for batch in reader:
+                out.write_batch(batch)
 
 
 def write_sqlite(con: duckdb.DuckDBPyConnection, engine: Engine, params: dict[str, Any],
-                 workdir: Path, tick: Tick) -> int:  # fmt: skip
-    """Store the load into the SQLite file of `engine`; return the rows stored."""
+                 workdir: Path, tick: Tick, writer: SqliteWriter) -> int:  # fmt: skip
+    """Store the load into the SQLite file of `engine` through `writer`; rows stored."""
     _existing(con, engine, params["source"])
     stored = keep_new(con)
     _handoff(con, params, workdir)
     ddl = {t.name: index_ddl(engine, t) for t in (events, event_dedupe)}
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    args = (str(workdir), engine.url.database or "", params["received"], ddl, out)
-    proc = ctx.Process(target=_child, args=args, name="jsonl-sqlite-writer", daemon=True)
-    proc.start()
-    try:
-        _follow(proc, out, tick)
-    finally:
-        proc.join()
+    job = {"workdir": str(workdir), "database": engine.url.database or "",
+           "now": params["received"], "ddl": ddl, "upserts": upserts("?", "traits")}  # fmt: skip
+    writer.run(job, tick)
     return stored
-
-
-def _follow(proc: Any, out: Any, tick: Tick) -> None:
-    while True:
-        try:
-            kind, value = out.get(timeout=1.0)
-        except queue.Empty:
-            if not proc.is_alive():
-                raise BulkWriteError(
-                    f"events could not be stored: the writer process stopped "
-                    f"(exit code {proc.exitcode})"
-                ) from None
-            continue
-        if kind == "rows":
-            tick(value)
-        elif kind == "done":
-            return
-        else:
-            raise BulkWriteError(f"events could not be stored: {value}")

@@ -170,11 +170,12 @@ ORDER BY s.line
 PURE_IDENTITIES = """
 CREATE TABLE ident_rows AS
 SELECT id_type, id_value, CASE WHEN id_type = 'user' THEN id_value END AS user_id,
-    contact_id, account_id
-FROM (SELECT *, row_number() OVER (PARTITION BY id_type, id_value ORDER BY line DESC) AS r
-      FROM st_pure)
-WHERE r = 1 AND (contact_id NOT NULL OR account_id NOT NULL)
-    AND (contact_id IS DISTINCT FROM k0 OR account_id IS DISTINCT FROM a0)
+    r.contact_id, r.account_id
+FROM (SELECT id_type, id_value, max_by({'contact_id': contact_id, 'account_id': account_id,
+        'k0': k0, 'a0': a0}, line) AS r
+      FROM st_pure GROUP BY id_type, id_value)
+WHERE (r.contact_id NOT NULL OR r.account_id NOT NULL)
+    AND (r.contact_id IS DISTINCT FROM r.k0 OR r.account_id IS DISTINCT FROM r.a0)
 """
 
 GROUP_ROWS = """
