@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 from sqlalchemy import Engine
 
 from accord.errors import InputError
@@ -214,11 +215,51 @@ def _texts(
     parts: list[Any] = [f.rows for f in fired] + [f.ev_pos for f in fired]
     parts += [f.measures["prev"] for f in fired if "prev" in f.measures]
     ords = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    by_keys = _dims_by_key(coded, fired)
     con.register("fired_ords", pa.table({"ord": pa.array(ords[ords >= 0], pa.int64())}))
     try:
-        return con.sql(coded.text_query("fired_ords")).to_arrow_table()
+        sql = coded.text_query("fired_ords", ordered=False, dims=not by_keys)
+        texts = con.sql(sql).to_arrow_table()
     finally:
         con.unregister("fired_ords")
+    return _with_dims(con, coded, fired, texts) if by_keys else texts
+
+
+def _dims_by_key(coded: batch_cols.Coded, fired: list[batch_np.Fired]) -> bool:
+    """True when every text over contact dims is a first sighting's key, which its fired
+    rows carry hashed (so those texts need no join of the fired events with the contacts)."""
+    names = set(coded.dim_texts().values())
+    if not names:
+        return False
+    for f, sc in zip(fired, coded.specs, strict=True):
+        for role, name in sc.texts.items():
+            if name in names and (role != "key" or f.c.mode != "first_seen"):
+                return False
+    return True
+
+
+def _with_dims(
+    con: duckdb.DuckDBPyConnection,
+    coded: batch_cols.Coded,
+    fired: list[batch_np.Fired],
+    texts: pa.Table,
+) -> pa.Table:
+    """The texts with their columns over contact dims, filled for the rows that name them
+    (first sightings, from the hashed key each fired row carries)."""
+    index = batch_out.OrdIndex(texts)
+    for expr, name in coded.dim_texts().items():
+        hashes, values = coded.dim_values(con, expr)
+        pick = np.full(texts.num_rows, -1, np.int64)
+        for f, sc in zip(fired, coded.specs, strict=True):
+            if sc.texts.get("key") == name and len(f.rows):
+                key = pa.array(np.asarray(f.measures["key"], np.uint64), pa.uint64())
+                found = pc.fill_null(pc.index_in(key, value_set=hashes), -1)
+                pick[index.at(f.rows)] = found.to_numpy()
+        if not len(values):
+            pick[:] = -1
+            values = pa.chunked_array([pa.array([""])])
+        texts = texts.append_column(name, values.take(pa.array(pick, mask=pick < 0)))
+    return texts
 
 
 def materialise(found: FiredSet) -> list[Signal]:

@@ -258,19 +258,45 @@ class Coded:
             f"FROM {source} e {dims} ORDER BY a, t, ord"
         )
 
-    def text_query(self, ords: str) -> str:
+    def dim_texts(self) -> dict[str, str]:
+        """Text expressions over the contact's dims (seniority, department) -> column name."""
+        return {e: n for e, n in self.texts.items() if _domain(e) == DIMS}
+
+    def dim_values(self, con: duckdb.DuckDBPyConnection, expr: str) -> tuple[Any, Any]:
+        """The distinct values of a dims text expression: (64-bit hashes as the coded
+        relation's key columns carry them, texts)."""
+        got = con.sql(
+            f"SELECT DISTINCT hash({expr}) AS h, {expr} AS v FROM (SELECT seniority AS "
+            "c_seniority, department AS c_department FROM contact_dims) "
+            f"WHERE ({expr}) IS NOT NULL"
+        ).to_arrow_table()
+        return got.column("h"), got.column("v")
+
+    def text_query(self, ords: str, *, ordered: bool = True, dims: bool = True) -> str:
         """Message id, account, times and the evidence texts of the events whose `ord` is
-        in relation `ords` (column `ord`)."""
-        picks = "".join(f", {e} AS {n}" for e, n in self.texts.items())
+        in relation `ords` (column `ord`), sorted by `ord` unless not `ordered`; without
+        `dims`, texts over the contact's dims are left out (see `dim_values`)."""
+        texts = {e: n for e, n in self.texts.items() if dims or _domain(e) != DIMS}
+        picks = "".join(f", {e} AS {n}" for e, n in texts.items())
         chosen = f"(SELECT * FROM ev WHERE ord IN (SELECT ord FROM {ords}))"
-        if self.relation == "ev_dims":
+        if any(d in e for e in texts for d in ("c_seniority", "c_department")):
             chosen = (
                 "(SELECT e.*, d.seniority AS c_seniority, d.department AS c_department "
                 f"FROM {chosen} e LEFT JOIN contact_dims d ON d.id = e.contact_id)"
             )
-        j = f", {self._parse()} AS j" if self.paths else ""
+        read = self._text_paths()
+        j = f", {parse_sql(read)} AS j" if read else ""
         source = f"(SELECT *{j} FROM {chosen} WHERE account_id IS NOT NULL)"
-        return f"SELECT ord, msg, account_id, contact_id, t, rt{picks} FROM {source} ORDER BY ord"
+        order = " ORDER BY ord" if ordered else ""
+        return f"SELECT ord, msg, account_id, contact_id, t, rt{picks} FROM {source}{order}"
+
+    def _text_paths(self) -> list[str]:
+        """The property paths evidence texts read (all of them when the paths do not fit
+        one STRUCT: list positions would move)."""
+        if not self.paths or not _as_struct(self.paths):
+            return self.paths
+        names = path_columns(self.paths)
+        return [p for p in self.paths if any(names[p] in e for e in self.texts)]
 
     def flags(self, arrays: dict[str, npt.NDArray[np.generic]]) -> None:
         """Replace the mask columns and `g` of a fetched partition by one boolean array

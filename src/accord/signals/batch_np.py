@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from accord.signals.batch_cols import SpecColumns
 from accord.signals.measures import Compiled
@@ -165,6 +167,20 @@ def _group_sort(keys: npt.NDArray[np.uint64], acc: I64) -> tuple[I64, npt.NDArra
     return order, starts
 
 
+def _firsts(keys: npt.NDArray[np.uint64], acc: I64) -> npt.NDArray[np.bool_]:
+    """For each row, whether it is the first of its (account, key) group (the groups of
+    `_group_sort`), found by hashing instead of sorting."""
+    g = keys ^ (acc.astype(np.uint64) * _MIX)
+    out = np.zeros(len(g), bool)
+    if not len(g):
+        return out
+    # dictionary codes number the groups in order of first appearance
+    codes = np.asarray(pc.dictionary_encode(pa.array(g)).indices.to_numpy(), np.int64)
+    out[0] = True
+    out[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    return out
+
+
 def _one(c: Compiled, sc: SpecColumns, key: I64, arr: Arrays) -> Fired:
     idx = np.flatnonzero(arr[sc.match])
     km = key[idx]
@@ -227,9 +243,9 @@ def _distinct(c: Compiled, sc: SpecColumns, idx: I64, km: I64, arr: Arrays) -> F
     keys = arr[sc.key][idx]  # type: ignore[index]
     sub = np.flatnonzero(keys != 0)
     w = c.window_us
-    order, starts = _group_sort(keys[sub], arr["acc"][idx[sub]])  # type: ignore[arg-type]
-    ks = km[sub][order]
     if c.mode == "distinct":
+        order, starts = _group_sort(keys[sub], arr["acc"][idx[sub]])  # type: ignore[arg-type]
+        ks = km[sub][order]
         gap = np.ones(len(ks), bool)
         gap[1:] = ks[1:] - ks[:-1] >= w
         arrive_s = starts | gap
@@ -239,8 +255,7 @@ def _distinct(c: Compiled, sc: SpecColumns, idx: I64, km: I64, arr: Arrays) -> F
         arrive[order], leave[order] = arrive_s, ends
         pool = sub  # the window holds every event with a key
     else:
-        arrive = np.zeros(len(sub), bool)
-        arrive[order] = starts
+        arrive = _firsts(keys[sub], arr["acc"][idx[sub]])  # type: ignore[arg-type]
         leave = arrive
         pool = sub[arrive]
     counts = np.zeros(len(idx), np.int64)
@@ -263,11 +278,10 @@ def _single(c: Compiled, rows: I64) -> tuple[I64, I64]:
 
 def _first(c: Compiled, sc: SpecColumns, idx: I64, km: I64, arr: Arrays) -> Fired:
     keys = arr[sc.key][idx]  # type: ignore[index]
-    order, starts = _group_sort(keys, arr["acc"][idx])  # type: ignore[arg-type]
-    cand = np.sort(order[starts])
+    cand = np.flatnonzero(_firsts(keys, arr["acc"][idx]))  # type: ignore[arg-type]
     f = _fire(c, idx, km, cand)
     rows = idx[f]
-    return Fired(c, rows, {}, *_single(c, rows))
+    return Fired(c, rows, {"key": keys[f]}, *_single(c, rows))
 
 
 def _state(c: Compiled, sc: SpecColumns, idx: I64, km: I64, arr: Arrays) -> Fired:

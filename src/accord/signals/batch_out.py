@@ -22,7 +22,7 @@ from accord.signals.signal import Signal, build_signal, clean_number
 @dataclass
 class FiredSet:
     """Fired rows of every event-driven definition, and the texts of the events they name
-    (`texts`: ord, msg, account_id, t, rt and evidence text columns, sorted by ord)."""
+    (`texts`: ord, msg, account_id, t, rt and evidence text columns, in any row order)."""
 
     fired: list[Fired]
     cols: list[SpecColumns]
@@ -47,8 +47,36 @@ class _Rows:
     evidence: list[dict[str, Any]]
 
 
-def _take(texts: pa.Table, tord: npt.NDArray[np.int64], ords: Any, name: str) -> list[Any]:
-    pos = np.searchsorted(tord, np.asarray(ords, np.int64))
+_DENSE = 16  # a direct ord -> position table while ords span at most this many per row
+
+
+class OrdIndex:
+    """Row positions in a texts table (any row order) of events by `ord`."""
+
+    def __init__(self, texts: pa.Table) -> None:
+        ords = np.asarray(texts.column("ord").to_numpy(), np.int64)
+        self.low = int(ords.min()) if len(ords) else 0
+        span = int(ords.max()) - self.low + 1 if len(ords) else 0
+        self.dense: npt.NDArray[np.int32] | None = None
+        if span <= _DENSE * max(len(ords), 1) and len(ords) < 2**31:  # one gather per lookup
+            self.dense = np.zeros(span, np.int32)
+            self.dense[ords - self.low] = np.arange(len(ords), dtype=np.int32)
+            return
+        self.order = np.argsort(ords, kind="stable")
+        self.sorted = ords[self.order]
+
+    def at(self, ords: Any) -> npt.NDArray[np.int64]:
+        """Positions of these ords (of some row, for an ord that is not there)."""
+        wanted = np.asarray(ords, np.int64)
+        if self.dense is not None:
+            inside = np.clip(wanted - self.low, 0, max(len(self.dense) - 1, 0))
+            return self.dense[inside].astype(np.int64)
+        at = np.minimum(np.searchsorted(self.sorted, wanted), max(len(self.order) - 1, 0))
+        return self.order[at]
+
+
+def _take(texts: pa.Table, tord: OrdIndex, ords: Any, name: str) -> list[Any]:
+    pos = tord.at(ords)
     return texts.column(name).take(pa.array(pos, pa.int64())).to_pylist()  # type: ignore[no-any-return]
 
 
@@ -65,10 +93,9 @@ def window_evidence(c: Compiled, m: dict[str, list[float]], i: int) -> dict[str,
     return {**{k: clean_number(v) for k, v in ev.items()}, **x["ev"]}
 
 
-def _rows(found: FiredSet, f: Fired, cols: SpecColumns) -> _Rows:
+def _rows(found: FiredSet, f: Fired, cols: SpecColumns, tord: OrdIndex) -> _Rows:
     """The texts and evidence of one definition's fired rows."""
     c, texts = f.c, found.texts
-    tord = texts.column("ord").to_numpy()
     take = {n: _take(texts, tord, f.rows, n) for n in ("account_id", "msg", "t", "rt")}
     events = _take(texts, tord, f.ev_pos, "msg")
     cut = f.ev_cut.tolist()
@@ -109,9 +136,10 @@ def _each(found: FiredSet) -> Iterator[tuple[Compiled, _Rows]]:
     paused = gc.isenabled()
     gc.disable()
     try:
+        tord = OrdIndex(found.texts)
         for f, cols in zip(found.fired, found.cols, strict=True):
             if len(f.rows):
-                yield f.c, _rows(found, f, cols)
+                yield f.c, _rows(found, f, cols, tord)
     finally:
         if paused:
             gc.enable()

@@ -16,7 +16,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from accord.signals.batch_cols import SpecColumns
 from accord.signals.batch_np import Fired
-from accord.signals.batch_out import FiredSet, window_evidence
+from accord.signals.batch_out import FiredSet, OrdIndex, window_evidence
 from accord.signals.filters import lit
 from accord.signals.signal import clean_number
 
@@ -62,12 +62,12 @@ class _Texts:
     """The texts of fired events, looked up by event `ord`."""
 
     def __init__(self, texts: pa.Table) -> None:
-        self.table = texts
-        self.ords = texts.column("ord").to_numpy()
+        self.table = texts.combine_chunks()
+        self.index = OrdIndex(texts)
 
     def at(self, ords: Any) -> pa.Array:
         """Row positions of the events with these ords."""
-        return pa.array(np.searchsorted(self.ords, np.asarray(ords, np.int64)), pa.int64())
+        return pa.array(self.index.at(ords), pa.int64())
 
     def take(self, ords: Any, name: str, at: pa.Array | None = None) -> pa.Array:
         pos = self.at(ords) if at is None else at
