@@ -1,5 +1,6 @@
-"""Incremental evaluation: each ingested event updates flat per-(signal, account) state and
-may fire signals. State is saved in `signal_state`, so a new engine resumes where one stopped.
+"""Incremental evaluation: each ingested event updates its account's compact state (one list
+per account, `layout`) and may fire signals. State is saved in `signal_state`, so a new
+engine resumes where one stopped.
 
 Events must reach `process` in `occurred_at` order per account (ties in arrival order) for
 the batch engine to give the same answer; see docs/signals.md.
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from accord.signals import state_checks
+from accord.signals import layout, state_checks
 from accord.signals.filters import Dims
 from accord.signals.measures import Compiled, compile_spec
 from accord.signals.routes import Route, build_route
@@ -35,25 +36,15 @@ def _crossed_none(row: Mapping[str, Any]) -> int:
     return 0
 
 
-class _Slots:
-    """One account's window states, by definition position, and which changed since the
-    last flush (bit i for definition i)."""
-
-    __slots__ = ("dirty", "states")
-
-    def __init__(self, n: int) -> None:
-        self.states: list[AccountState | None] = [None] * n
-        self.dirty = 0
-
-
 class SignalEngine:
     """`on_event(row)` for the ingest path; `process` + `flush` to batch the commits;
     `replay` to rebuild window state from history without building signals.
 
     Events are routed by their (kind, name) to one generated function (`routes`) that runs
     every definition accepting the pair inline; the others cost nothing for such events.
-    State is one flat object per (definition, account), held per account; evidence is built
-    only when a threshold is crossed outside the cooldown; writes are batched until `flush`.
+    State is one list per account holding every definition's fields at fixed slots (`layout`);
+    evidence is built only when a threshold is crossed outside the cooldown; writes are batched
+    until `flush`.
     """
 
     def __init__(
@@ -69,17 +60,17 @@ class SignalEngine:
         for pos, c in enumerate(self.compiled):
             c.pos = pos
         self._idx = {c.idx: c for c in self.compiled}
-        self._accounts: dict[str, _Slots] = {}
+        self._empty = layout.assign(self.compiled)
+        self._accounts: dict[str, layout.Slots] = {}
         self._dirty: set[str] = set()  # accounts with a state changed since the last flush
         self._pending: list[Signal] = []
         self._dims: dict[str, Dims] = dict(contact_dims or {})
-        n = len(self.compiled)
         self._bound = {
             "ACCOUNTS": self._accounts,
             "DIRTY": self._dirty,
             "PENDING": self._pending,
             "DIMS": self._dims,
-            "new_slots": lambda: _Slots(n),
+            "EMPTY": self._empty,
             "contact_dims": self._contact_dims,
         }
         self._fire: dict[tuple[str, Any], Route] = {}  # by (kind, name)
@@ -93,12 +84,13 @@ class SignalEngine:
     @property
     def states(self) -> dict[tuple[int, str], AccountState]:
         """Every window state by (definition index, account)."""
-        return {
-            (c.idx, a): st
-            for a, slots in self._accounts.items()
-            for c, st in zip(self.compiled, slots.states, strict=True)
-            if st is not None
-        }
+        out = {}
+        for a, slots in self._accounts.items():
+            for c in self.compiled:
+                st = layout.view(c, slots)
+                if st is not None:
+                    out[c.idx, a] = st
+        return out
 
     # --- evaluation ------------------------------------------------------------------------
 
@@ -185,28 +177,27 @@ class SignalEngine:
 
     def dirty_rows(self) -> list[dict[str, Any]]:
         """`signal_state` rows for the states changed since the last flush."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for a in self._dirty:
             slots = self._accounts[a]
-            mask = slots.dirty
+            mask = slots[0]
             if not mask:
                 continue
-            for i, st in enumerate(slots.states):
-                if mask >> i & 1 and st is not None:
-                    c = self.compiled[i]
-                    rows.append(
-                        {
-                            "signal_id": c.spec.id,
-                            "account_id": a,
-                            "fingerprint": c.fingerprint,
-                            "state": st.dumps(),
-                        }
-                    )
+            rows.extend(
+                {
+                    "signal_id": c.spec.id,
+                    "account_id": a,
+                    "fingerprint": c.fingerprint,
+                    "state": layout.dumps(c, slots),
+                }
+                for c in self.compiled
+                if mask >> c.pos & 1 and slots[c.slot] is not None
+            )
         return rows
 
     def _clean(self) -> None:
         for a in self._dirty:
-            self._accounts[a].dirty = 0
+            self._accounts[a][0] = 0
         self._dirty.clear()
         self._pending.clear()
 
@@ -214,14 +205,13 @@ class SignalEngine:
         return self._idx[idx]
 
     def _load(self, engine: Engine) -> None:
-        by_id = {c.spec.id: (i, c) for i, c in enumerate(self.compiled)}
+        by_id = {c.spec.id: c for c in self.compiled}
         fps = {c.spec.id: c.fingerprint for c in self.compiled}
         for signal_id, account, text in load_states(engine, fps):
-            i, c = by_id[signal_id]
             slots = self._accounts.get(account)
             if slots is None:
-                slots = self._accounts[account] = _Slots(len(self.compiled))
-            slots.states[i] = AccountState.loads(text, counts=c.mode == "distinct")
+                slots = self._accounts[account] = self._empty.copy()
+            layout.load(by_id[signal_id], slots, text)
 
     def _load_dims(self, engine: Engine) -> None:
         q = select(contacts.c.id, contacts.c.seniority, contacts.c.department)

@@ -100,30 +100,16 @@ class Compiled:
     extra: dict[str, Any] = field(default_factory=dict)
     at_least: float = 0.0
     pos: int = 0  # position among the engine's event-driven definitions
+    slot: int = 0  # first slot of its state in an account's slots (`layout`)
 
     @property
     def spec(self) -> SignalSpec:
         return self.loaded.spec
 
-    def new_state(self) -> AccountState:
-        st = AccountState()
-        if self.mode == "distinct":
-            st.counts = {}
-        elif self.mode in ("new_contact", "first_seen"):
-            st.seen = set()
-        elif self.mode == "state_change":
-            st.last = {}
-        return st
-
-    def fire(
-        self, st: AccountState, account: str, t: int, row: Mapping[str, Any],
-        evidence: dict[str, Any] | bool,
-    ) -> Signal:  # fmt: skip
-        """The signal of a crossing; starts the cooldown."""
-        if self.cooldown_us:
-            st.cool = t + self.cooldown_us
-        if evidence is True:
-            evidence = window_evidence(self, st)
+    def signal(
+        self, account: str, t: int, row: Mapping[str, Any], evidence: dict[str, Any]
+    ) -> Signal:
+        """The signal of a crossing at time `t` with its evidence."""
         received = row.get("received_at")
         return build_signal(
             self.loaded,
@@ -131,7 +117,7 @@ class Compiled:
             key=row["message_id"],
             observed_us=t,
             received_us=to_us(received) if received is not None else None,
-            evidence=evidence,  # type: ignore[arg-type]
+            evidence=evidence,
         )
 
 

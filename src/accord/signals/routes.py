@@ -14,7 +14,7 @@ many crossings it saw and only starts their cooldowns.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from types import CodeType
 from typing import Any
 
@@ -28,6 +28,8 @@ from accord.signals.filters import (
     prop_getter,
     python_test,
 )
+from accord.signals.layout import cool_slot, evict_counts, evict_sum, shift
+from accord.signals.layout import fire as fire_slots
 from accord.signals.measures import Compiled
 from accord.signals.signal import to_us
 
@@ -46,6 +48,8 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
         "        return None" if fire else "        return 0",
         "    contact = row.get('contact_id') or None",
     ]
+    if any(c.mode not in ("first_seen", "state_change") for c in cands):
+        lines.append("    mid = row['message_id']")
     if props:
         lines += [
             "    raw = row.get('properties')",
@@ -67,19 +71,21 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
         "    t = row['occurred_at']",
         "    if type(t) is not int:",
         "        t = to_us(t)",
-        "    slots = ACCOUNTS.get(account)",
-        "    if slots is None:",
-        "        slots = ACCOUNTS[account] = new_slots()",
-        "    states = slots.states",
+        "    a = ACCOUNTS.get(account)",
+        "    if a is None:",
+        "        a = ACCOUNTS[account] = EMPTY.copy()",
         "    out = None" if fire else "    crossed = 0",
     ]
+    mask_at = len(lines)
+    shared = _shared(cands)
+    lines += shared
     always = 0  # the definitions every event of the route touches
     for c in cands:
-        block, filtered = _definition(c, env, fire)
+        block, filtered = _definition(c, env, fire, bool(shared))
         lines += block
         always |= 0 if filtered else 1 << c.pos
-    lines.insert(lines.index("    states = slots.states") + 1, f"    mask = {always}")
-    dirty = ["    if not slots.dirty:", "        DIRTY.add(account)", "    slots.dirty |= mask"]
+    lines.insert(mask_at, f"    mask = {always}")
+    dirty = ["    if not a[0]:", "        DIRTY.add(account)", "    a[0] |= mask"]
     lines += dirty if always else ["    if mask:", *("    " + line for line in dirty)]
     if fire:
         lines += ["    if out is not None:", "        PENDING.extend(out)", "    return out"]
@@ -88,40 +94,54 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
     return "\n".join(lines) + "\n", env
 
 
-def _definition(c: Compiled, env: dict[str, Any], fire: bool) -> tuple[list[str], bool]:
+def _unit(c: Compiled) -> bool:
+    """Whether the definition's window entries are `(t, mid, contact, 1.0)`."""
+    return c.mode == "count" or (c.mode in ("baseline", "change") and c.value_path is None)
+
+
+def _shared(cands: Sequence[Compiled]) -> list[str]:
+    """The entry tuple most definitions of the route append, built once per event."""
+    if sum(map(_unit, cands)) < 2:
+        return []
+    return ["    e1 = (t, mid, contact, 1.0)"]
+
+
+def _definition(
+    c: Compiled, env: dict[str, Any], fire: bool, shared: bool
+) -> tuple[list[str], bool]:
     """One definition's block (filter, then state update and threshold, then firing), and
     whether it has a filter."""
     p = f"d{c.pos}_"
     env[p + "c"] = c
     test = _filter(c, env, p)
     body = [
-        f"st = states[{c.pos}]",
-        "if st is None:",
-        f"    st = states[{c.pos}] = {p}c.new_state()",
         *([] if test is None else [f"mask |= {1 << c.pos}"]),
         *_MODES[c.mode](c, env, p),
     ]
+    if shared and _unit(c):
+        body = [line.replace("(t, mid, contact, 1.0)", "e1") for line in body]
     cross = body.index("CROSS")  # at the indent of the `ev = ...` line before it
     indent = " " * (len(body[cross - 1]) - len(body[cross - 1].lstrip()))
     start = cross if fire else cross - 1  # replay builds no evidence
-    body[start : cross + 1] = [indent + line for line in _cross(c, fire, p)]
+    body[start : cross + 1] = [indent + line for line in _cross(c, fire, p, env)]
     head = [f"    # {c.spec.id}: {c.mode}"]
     if test is None:
         return head + ["    " + line for line in body], False
     return [*head, f"    if {test}:", *("        " + line for line in body)], True
 
 
-def _cross(c: Compiled, fire: bool, p: str) -> list[str]:
+def _cross(c: Compiled, fire: bool, p: str, env: dict[str, Any]) -> list[str]:
     """A crossing outside the cooldown: fire (`ev` is the evidence) or count it."""
     if fire:
+        env[p + "fire"] = partial(fire_slots, c)
         return [
             "if out is None:",
             "    out = []",
-            f"out.append({p}c.fire(st, account, t, row, ev))",
+            f"out.append({p}fire(a, account, t, row, ev))",
         ]
     lines = ["crossed += 1"]
     if c.cooldown_us:
-        lines.append(f"st.cool = t + {c.cooldown_us}")
+        lines.append(f"a[{cool_slot(c)}] = t + {c.cooldown_us}")
     return lines
 
 
@@ -156,7 +176,7 @@ def _number(expr: str) -> list[str]:
 
 
 def _cooled(c: Compiled) -> str:
-    return "(st.cool is None or t >= st.cool)"
+    return f"((cool := a[{cool_slot(c)}]) is None or t >= cool)"
 
 
 def _num(x: float) -> str:
@@ -164,26 +184,40 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 2**53 else repr(float(x))
 
 
-def _evict(c: Compiled) -> list[str]:
-    """Drop the window's expired head; inline where no distinct counts go with it (a count
-    window's entries each weigh 1.0, a new-contact window's 0.0)."""
-    lines = ["rec = st.recent", f"lim = t - {c.window_us}", "if rec and rec[0][0] <= lim:"]
-    if c.mode not in ("count", "new_contact"):
-        return [*lines, "    st.evict(lim)"]
-    lines += [
-        "    k, n = 1, len(rec)",
-        "    while k < n and rec[k][0] <= lim:",
-        "        k += 1",
-        "    del rec[:k]",
+def _window(c: Compiled, *more: str) -> list[str]:
+    """`rec` = the window's entries (created with the slots in `more` on first use; slot
+    name = expression), its expired head dropped; `more` slots read into their names."""
+    b = c.slot
+    names = [m.split(" = ")[0] for m in more]
+    new = [f"    rec = a[{b}] = []", *(f"    {m.split(' = ')[0]} = a[{b + 1 + i}] = "
+           f"{m.split(' = ')[1]}" for i, m in enumerate(more))]  # fmt: skip
+    read = [f"    {n} = a[{b + 1 + i}]" for i, n in enumerate(names)]
+    lim = f"t - {c.window_us}"
+    if c.mode == "distinct":
+        drop = [f"        evict_counts(rec, counts, {lim})"]
+    else:
+        drop = [
+            f"        lim = {lim}",
+            "        k, n = 1, len(rec)",
+            "        while k < n and rec[k][0] <= lim:",
+            "            k += 1",
+            "        del rec[:k]",
+        ]
+    return [
+        f"rec = a[{b}]",
+        "if rec is None:",
+        *new,
+        "else:",
+        *read,
+        f"    if rec and rec[0][0] <= {lim}:",
+        *drop,
     ]
-    return [*lines, "    st.rsum -= k"] if c.mode == "count" else lines
 
 
 def _count(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
     return [
-        *_evict(c),
-        "rec.append((t, row['message_id'], contact, 1.0))",
-        "st.rsum += 1.0",
+        *_window(c),
+        "rec.append((t, mid, contact, 1.0))",
         f"if len(rec) >= {_num(c.at_least)} and {_cooled(c)}:",
         "    ev = True",
         "CROSS",
@@ -198,11 +232,10 @@ def _key(c: Compiled, env: dict[str, Any], p: str) -> str:
 
 def _distinct(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
     return [
-        *_evict(c),
+        *_window(c, "counts = {}"),
         _key(c, env, p),
-        "counts = st.counts",
         "if key is not None:",
-        "    rec.append((t, row['message_id'], key, 0.0))",
+        "    rec.append((t, mid, key, 0.0))",
         "    counts[key] = counts.get(key, 0) + 1",
         f"if len(counts) >= {_num(c.at_least)} and {_cooled(c)}:",
         "    ev = True",
@@ -212,12 +245,11 @@ def _distinct(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
 
 def _new_contact(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
     return [
-        *_evict(c),
+        *_window(c, "seen = set()"),
         _key(c, env, p),
-        "seen = st.seen",
         "if key is not None and key not in seen:",
         "    seen.add(key)",
-        "    rec.append((t, row['message_id'], key, 0.0))",
+        "    rec.append((t, mid, key, 0.0))",
         f"if len(rec) >= {_num(c.at_least)} and {_cooled(c)}:",
         "    ev = True",
         "CROSS",
@@ -225,12 +257,17 @@ def _new_contact(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
 
 
 def _sum(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
+    b = c.slot
     return [
-        *_evict(c),
+        f"rec = a[{b}]",
+        "if rec is None:",
+        f"    rec = a[{b}] = []",
+        f"elif rec and rec[0][0] <= t - {c.window_us}:",
+        f"    a[{b + 1}] = evict_sum(rec, a[{b + 1}], t - {c.window_us})",
         *_number(_prop(c.value_path or "", env, p + "v")),
-        "rec.append((t, row['message_id'], contact, v))",
-        "st.rsum += v",
-        f"if st.rsum >= {c.at_least!r} and {_cooled(c)}:",
+        "rec.append((t, mid, contact, v))",
+        f"a[{b + 1}] = total = a[{b + 1}] + v",
+        f"if total >= {c.at_least!r} and {_cooled(c)}:",
         "    ev = True",
         "CROSS",
     ]
@@ -240,17 +277,23 @@ def _relative(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
     x = c.extra
     for k in ("factor", "min_count", "min_baseline", "at_least", "at_most", "min_previous"):
         env[p + k] = x.get(k)
+    b = c.slot
     value = ["v = 1.0"] if c.value_path is None else _number(_prop(c.value_path, env, p + "v"))
+    entry = "1.0" if c.value_path is None else "v"
     lines = [
-        "rec = st.recent",
-        f"lim = t - {c.window_us}",
-        "old = st.older",
-        f"if (rec and rec[0][0] <= lim) or (old and old[0][0] <= lim - {c.older_us}):",
-        f"    st.shift(lim, lim - {c.older_us})",
+        f"rec = a[{b}]",
+        "if rec is None:",
+        f"    rec = a[{b}] = []",
+        f"    a[{b + 2}] = []",
+        "else:",
+        f"    lim = t - {c.window_us}",
+        f"    if (rec and rec[0][0] <= lim) or ((old := a[{b + 2}]) and old[0][0] <= "
+        f"lim - {c.older_us}):",
+        f"        shift(a, {b}, lim, lim - {c.older_us})",
         *value,
-        "rec.append((t, row['message_id'], contact, v))",
-        "st.rsum += v",
-        "recent, older = st.rsum, st.osum",
+        f"rec.append((t, mid, contact, {entry}))",
+        f"a[{b + 1}] = recent = a[{b + 1}] + v",
+        f"older = a[{b + 3}]",
     ]
     if c.mode == "baseline":
         test = (
@@ -280,9 +323,13 @@ def _first_seen(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
         env[p + "allowed"] = c.allowed
         allowed = f" and key in {p}allowed"
     events = "[row['message_id']]" if c.keep else "[]"
+    b = c.slot
     return [
+        f"seen = a[{b}]",
+        "if seen is None:",
+        f"    seen = a[{b}] = set()",
         key,
-        f"if key is not None{allowed} and key not in (seen := st.seen):",
+        f"if key is not None{allowed} and key not in seen:",
         "    seen.add(key)",
         f"    if {_cooled(c)}:",
         f"        ev = {{'key': key, 'events': {events}}}",
@@ -297,9 +344,12 @@ def _state_change(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
         tests.append(f"value in {p}allowed")
     test = " and ".join([*tests, _cooled(c)])
     events = "[row['message_id']]" if c.keep else "[]"
+    b = c.slot
     return [
         f"value = as_text({_prop(c.value_path or '', env, p + 'v')})",
-        "last_of = st.last",
+        f"last_of = a[{b}]",
+        "if last_of is None:",
+        f"    last_of = a[{b}] = {{}}",
         "last = last_of.get(contact)",
         "if last != value:",
         "    last_of[contact] = value",
@@ -330,6 +380,9 @@ _BASE: dict[str, Any] = {
     "as_list": as_list,
     "NO_PROPS": {},
     "NO_DIMS": (None, None),
+    "evict_counts": evict_counts,
+    "evict_sum": evict_sum,
+    "shift": shift,
 }
 
 
@@ -340,7 +393,7 @@ def _code(source: str) -> CodeType:
 
 def build_route(cands: Sequence[Compiled], bound: dict[str, Any], *, fire: bool) -> Route:
     """The function for one route, reading the engine's state through `bound` (ACCOUNTS,
-    DIRTY, PENDING, DIMS, new_slots, contact_dims)."""
+    DIRTY, PENDING, DIMS, EMPTY, contact_dims)."""
     source, env = route_source(cands, fire=fire)
     ns = {**_BASE, **bound, **env}
     exec(_code(source), ns)

@@ -1,4 +1,5 @@
-"""Flat per-(signal, account) window state for the incremental engine, and its JSON form.
+"""One (signal, account) window state as an object (evidence, rebuild checks, the engine's
+`states` view; the engine itself keeps them in `layout`'s slots), and its JSON form.
 
 Entries are tuples `(t_us, message_id, contact_id, value)` in arrival order. `recent` holds
 the entries of the current window, `older` those of the baseline or previous window. Both
