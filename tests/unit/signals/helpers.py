@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,3 +83,22 @@ def insert_contacts(
     ]
     with engine.begin() as conn:
         conn.execute(contacts.insert(), rows)
+
+
+def dense_events(seed: int, n: int) -> list[dict[str, Any]]:
+    """`n` random events over 90 days for three accounts and five contacts, in the drawn
+    shape `test_equivalence._rows` takes."""
+    rng = random.Random(seed)
+    names = ["Signed In", "Dashboard Viewed", "Topic Researched", "Ticket Created", "Email Sent"]
+    return [
+        {"minute": rng.randrange(0, 90 * 24 * 60, 10),
+         "kind": rng.choice(["track", "page", "identify"]),
+         "name": rng.choice(names), "account": rng.choice(["acc_1", "acc_2", "acc_3"]),
+         "contact": rng.choice(["c0", "c1", "c2", "c3", "c9", None]),
+         "props": {"topic": rng.choice("xyzw"), "path": rng.choice(["/pricing", "/blog"]),
+                   "priority": rng.choice(["High", "Low"]), "activity": "compare",
+                   "seats_used": rng.randrange(10, 21), "seats_limit": 20,
+                   "status": rng.choice(["active", "left"]), "title": rng.choice(["CTO", "CEO"])},
+         "lag_s": 0}
+        for _ in range(n)
+    ]  # fmt: skip

@@ -1,32 +1,15 @@
-# ruff: noqa: E501
 """The engine's compact per-account state: every measure's state survives a save and a load
 into a new engine (which then fires what one engine would), and reads back as window states."""
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from accord.signals import SignalEngine, load_library
 from accord.signals.layout import WIDTH
 from accord.workspace import Workspace
+from tests.unit.signals.helpers import dense_events
 from tests.unit.signals.test_equivalence import PEOPLE, _rows, _setup
-
-
-def _dense(seed: int, n: int) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
-    names = ["Signed In", "Dashboard Viewed", "Topic Researched", "Ticket Created", "Email Sent"]
-    return [
-        {"minute": rng.randrange(0, 90 * 24 * 60, 10), "kind": rng.choice(["track", "page", "identify"]),
-         "name": rng.choice(names), "account": rng.choice(["acc_1", "acc_2", "acc_3"]),
-         "contact": rng.choice(["c0", "c1", "c2", "c3", "c9", None]),
-         "props": {"topic": rng.choice("xyzw"), "path": rng.choice(["/pricing", "/blog"]),
-                   "priority": rng.choice(["High", "Low"]), "activity": "compare",
-                   "seats_used": rng.randrange(10, 21), "seats_limit": 20,
-                   "status": rng.choice(["active", "left"]), "title": rng.choice(["CTO", "CEO"])},
-         "lag_s": 0}
-        for _ in range(n)
-    ]  # fmt: skip
 
 
 def _fired(signals: list[Any]) -> list[tuple[str, str, str, Any]]:
@@ -37,7 +20,7 @@ def test_engine_layout_state_of_every_measure_survives_a_restart(
     sqlite_workspace: Workspace,
 ) -> None:
     _setup(sqlite_workspace)
-    rows = sorted(_rows(_dense(5, 1200)), key=lambda r: r["occurred_at"])
+    rows = sorted(_rows(dense_events(5, 1200)), key=lambda r: r["occurred_at"])
     specs = load_library()
     one = SignalEngine(None, specs, contact_dims=PEOPLE)
     expected = one.process_many(rows)
@@ -55,7 +38,7 @@ def test_engine_layout_state_of_every_measure_survives_a_restart(
 
 def test_engine_layout_states_read_back_as_window_states() -> None:
     engine = SignalEngine(None, load_library(), contact_dims=PEOPLE)
-    engine.replay(sorted(_rows(_dense(9, 300)), key=lambda r: r["occurred_at"]))
+    engine.replay(sorted(_rows(dense_events(9, 300)), key=lambda r: r["occurred_at"]))
     states = engine.states
     rows = {(r["signal_id"], r["account_id"]): r["state"] for r in engine.dirty_rows()}
     assert len(states) == len(rows) > 20

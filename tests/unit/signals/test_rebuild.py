@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Property: the set-based state rebuild leaves the same `signal_state` rows as replaying
 the events through the incremental engine, and an engine resumes identically from either."""
 
@@ -16,7 +15,7 @@ from accord.signals.batch import load_store
 from accord.signals.rebuild import rebuild_states, rebuild_store
 from accord.store.schema import events, signal_state
 from accord.workspace import Workspace
-from tests.unit.signals.helpers import insert_events
+from tests.unit.signals.helpers import dense_events, insert_events
 from tests.unit.signals.test_equivalence import PEOPLE, SPECS, _event, _rows, _setup
 
 
@@ -68,21 +67,7 @@ def test_rebuild_equals_replay_on_random_streams(
 def test_rebuild_equals_replay_for_the_shipped_library_on_a_dense_stream(
     sqlite_workspace: Workspace,
 ) -> None:
-    import random
-
-    rng = random.Random(11)
-    names = ["Signed In", "Dashboard Viewed", "Topic Researched", "Ticket Created", "Email Sent"]
-    drawn = [
-        {"minute": rng.randrange(0, 90 * 24 * 60, 10), "kind": rng.choice(["track", "page", "identify"]),
-         "name": rng.choice(names), "account": rng.choice(["acc_1", "acc_2", "acc_3"]),
-         "contact": rng.choice(["c0", "c1", "c2", "c3", "c9", None]),
-         "props": {"topic": rng.choice("xyzw"), "path": rng.choice(["/pricing", "/blog"]),
-                   "priority": rng.choice(["High", "Low"]), "activity": "compare",
-                   "seats_used": rng.randrange(10, 21), "seats_limit": 20,
-                   "status": rng.choice(["active", "left"]), "title": rng.choice(["CTO", "CEO"])},
-         "lag_s": 0}
-        for _ in range(2000)
-    ]  # fmt: skip
+    drawn = dense_events(11, 2000)
     _setup(sqlite_workspace)
     rows = _rows(drawn)
     _store(sqlite_workspace, rows)
