@@ -53,6 +53,9 @@ class CatalogueEntry(BaseModel):
         return self
 
 
+ANSWERS_KEPT = 4096  # distinct (call type, name, path) answers a catalogue remembers
+
+
 class EventCatalogue:
     """Flat lookups: lower-cased event name, exact page path, page path prefix."""
 
@@ -61,6 +64,7 @@ class EventCatalogue:
         self.paths: dict[str, Mapping] = {}
         self.prefixes: dict[str, Mapping] = {}
         self._lengths: list[int] = []
+        self._answers: dict[tuple[str, str | None, str | None], tuple[str, str | None]] = {}
         for entry in entries:
             self.add(entry)
 
@@ -75,6 +79,7 @@ class EventCatalogue:
             else:
                 self.paths[page] = mapping
         self._lengths = sorted({len(p) for p in self.prefixes}, reverse=True)
+        self._answers.clear()
 
     def extended(self, entries: Iterable[CatalogueEntry]) -> EventCatalogue:
         """A copy of this catalogue with `entries` added over it."""
@@ -104,7 +109,21 @@ class EventCatalogue:
     def classify(
         self, call_type: str, name: str | None, path: str | None
     ) -> tuple[str, str | None]:
-        """(kind, team) for a call: track by name, page/screen by path (else name)."""
+        """(kind, team) for a call: track by name, page/screen by path (else name).
+
+        Answers are remembered per (call type, name, path), at most ANSWERS_KEPT of them,
+        because ingest asks the same few questions for every event."""
+        key = (call_type, name, path)
+        answer = self._answers.get(key)
+        if answer is None:
+            if len(self._answers) >= ANSWERS_KEPT:
+                self._answers.clear()
+            answer = self._answers[key] = self._classify(call_type, name, path)
+        return answer
+
+    def _classify(
+        self, call_type: str, name: str | None, path: str | None
+    ) -> tuple[str, str | None]:
         found: Mapping | None = None
         if call_type == "track":
             found = self.names.get(name.lower()) if name else None

@@ -228,10 +228,6 @@ def parse_call(
     )
 
 
-_CLASSIFIED: dict[tuple[EventCatalogue, str, str | None, str | None], tuple[str, str | None]] = {}
-_CLASSIFIED_MAX = 4096  # distinct (catalogue, call type, name, path) answers kept
-
-
 def _classify(
     catalogue: EventCatalogue | None,
     kind: str,
@@ -247,14 +243,7 @@ def _classify(
         if path is None and context:
             page = context.get("page")
             path = _text(page.get("path")) if type(page) is dict else None
-    catalogue = catalogue or shipped_catalogue()
-    key = (catalogue, kind, name, path)
-    found = _CLASSIFIED.get(key)
-    if found is None:
-        if len(_CLASSIFIED) >= _CLASSIFIED_MAX:
-            _CLASSIFIED.clear()
-        found = _CLASSIFIED[key] = catalogue.classify(kind, name, path)
-    found_kind, found_team = found
+    found_kind, found_team = (catalogue or shipped_catalogue()).classify(kind, name, path)
     explicit = props.get("kind") if props else None
     if type(explicit) is str and explicit in KIND_NAMES:
         found_kind = explicit
