@@ -96,17 +96,21 @@ def _check(ws: Workspace, rows: list[dict[str, Any]]) -> None:
     assert by_id == sorted(batch, key=lambda s: s.id)
 
 
+# Random event streams against a real store: a fixture per test, and slow examples.
+STREAMS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
 def _setup(ws: Workspace) -> None:
     with ws.engine.begin() as conn:
         conn.execute(delete(contacts))
     insert_contacts(ws.engine, PEOPLE)
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@STREAMS
 @given(drawn=st.lists(_event, max_size=60))
 def test_incremental_equals_batch_on_random_streams(
     workspace: Workspace, drawn: list[dict[str, Any]]

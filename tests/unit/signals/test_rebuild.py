@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
@@ -16,7 +16,7 @@ from accord.signals.rebuild import rebuild_states, rebuild_store
 from accord.store.schema import events, signal_state
 from accord.workspace import Workspace
 from tests.unit.signals.helpers import dense_events, insert_events
-from tests.unit.signals.test_equivalence import PEOPLE, SPECS, _event, _rows, _setup
+from tests.unit.signals.test_equivalence import PEOPLE, SPECS, STREAMS, _event, _rows, _setup
 
 
 def _rebuilt(ws: Workspace, specs: Any, rows_per_part: int | None = None) -> dict[Any, str]:
@@ -42,11 +42,7 @@ def _store(ws: Workspace, rows: list[dict[str, Any]]) -> None:
     insert_events(ws.engine, rows)
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@STREAMS
 @given(drawn=st.lists(_event, max_size=60), split=st.integers(min_value=0, max_value=60))
 def test_rebuild_equals_replay_on_random_streams(
     workspace: Workspace, drawn: list[dict[str, Any]], split: int
