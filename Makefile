@@ -26,6 +26,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(VENV)/.installed-test
+	./scripts/ensure-system-deps.sh
 	$(BIN)/python -m bench
 
 lint: $(VENV)/.installed-test

@@ -5,11 +5,13 @@ Figures and targets (each says which store it used):
 - `/v1/track`, one event per request, acknowledged after a durable group commit: events/s
   with Debian's `wrk` (closed loop, one thread, 64 connections) — target >= 5,000/s;
 - `/v1/batch`, 100 events per request: events/s with `wrk` — target >= 100,000/s;
-- `/v1/track` p50/p99 latency at 70% of the measured maximum, offered at a fixed rate by an
-  asyncio client over a fixed pool of keep-alive connections, measured from each request's
-  scheduled send time, bounded in count and duration — target p99 <= 20 ms;
+- `/v1/track` p50/p99 latency at 70% of the measured maximum, offered at a fixed rate by
+  Debian's `h2load` over enough keep-alive connections that none has a request in flight
+  when its next one is due (`bench.paced_load`), with the client's CPU per request
+  — target p99 <= 20 ms;
 
-Every request carries a unique messageId, so the dedupe path is exercised, and the stored
+Every request carries a unique messageId (wrk's in its body; h2load posts one body without
+one, and the server gives each call its own), so the dedupe path is exercised, and the stored
 event count is checked against what was acknowledged. The server is `accord serve --workers
 N` (ACCORD_BENCH_WORKERS, default 2) with its real-time signal consumer, in its own processes
 on 127.0.0.1; PostgreSQL runs with fsync on. Each measured run follows a short warm-up, and
@@ -21,7 +23,6 @@ shared: compare CPU time when the load is above the CPU count).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import re
@@ -31,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,7 +45,8 @@ from sqlalchemy import func, select
 from accord.store.keys import create_key
 from accord.store.schema import events
 from accord.workspace import open_workspace
-from bench import figure, quick
+from bench import figure, paced_load, quick
+from bench.paced_load import Offered
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -176,6 +177,8 @@ def served(db_url: str, workdir: Path, workers: int) -> Iterator[tuple[str, str,
     finally:
         proc.terminate()
         proc.wait(30)
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 WRK_THREADS = 1  # one wrk thread drives 50k+ requests/s; a second would only take a core
@@ -200,111 +203,15 @@ def wrk(
     return {"rps": rps, "requests": total, "non_2xx": int(bad.group(1)) if bad else 0}
 
 
-@dataclass
-class Offered:
-    """What a fixed-rate run offered and got back: latencies (ms) from each scheduled time."""
-
-    rate: float
-    latencies: list[float]
-    failed: int
-    unsent: int
-    seconds: float
-
-    def quantile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
-
-
-def _request(host: str, key: str, body: bytes) -> bytes:
-    auth = base64.b64encode(f"{key}:".encode()).decode()
-    head = (
-        f"POST /v1/track HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-async def _status(reader: asyncio.StreamReader) -> int:
-    """Read one HTTP/1.1 response with a Content-Length body; its status code."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    await reader.readexactly(length)
-    return int(head[9:12])
-
-
-async def fixed_rate(
-    url: str,
-    key: str,
-    rate: float,
-    seconds: float,
-    *,
-    connections: int = 256,
-    max_requests: int = 200_000,
-    grace: float = 2.0,
-    timeout: float = 10.0,
-) -> Offered:
-    """Offer `rate` /v1/track calls per second for `seconds` over a fixed pool of keep-alive
-    connections; latency counts from each request's scheduled send time (so a backed-up
-    server is not hidden by a waiting client). Requests not sent within `grace` seconds of
-    their slot are counted as unsent; a response slower than `timeout` counts as failed."""
-    host, port = url.removeprefix("http://").split(":")
-    total = min(int(rate * seconds), max_requests)
-    loop = asyncio.get_running_loop()
-    begin = loop.time() + 0.2
-    run = uuid.uuid4().hex[:8]  # every run's messageIds are new (no run is deduplicated away)
-    latencies: list[float] = []
-    counters = {"next": 0, "failed": 0, "unsent": 0}
-
-    async def connection(worker: int) -> None:
-        reader, writer = await asyncio.open_connection(host, int(port))
-        try:
-            while counters["next"] < total:
-                i = counters["next"]
-                counters["next"] += 1
-                slot = begin + i / rate
-                delay = slot - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                elif -delay > grace:
-                    counters["unsent"] += 1
-                    continue
-                body = (
-                    b'{"userId":"u%d","event":"Report Created","messageId":"lat-%s-%d",'
-                    b'"context":{"groupId":"g%d"}}' % (i % 5000, run.encode(), i, i % 2000)
-                )
-                writer.write(_request(host, key, body))
-                try:
-                    status = await asyncio.wait_for(_status(reader), timeout)
-                except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
-                    counters["failed"] += 1
-                    return  # this connection is unusable: the others carry on
-                if status == 200:
-                    latencies.append((loop.time() - slot) * 1000)
-                else:
-                    counters["failed"] += 1
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(connection(w) for w in range(connections)))
-    return Offered(rate, latencies, counters["failed"], counters["unsent"],
-                   time.perf_counter() - started)  # fmt: skip
+LATENCY_BODY = (
+    b'{"userId":"u1","event":"Report Created","context":{"groupId":"g1"},'
+    b'"properties":{"report":"weekly","rows":12}}'
+)
 
 
 def run_fixed_rate(url: str, key: str, rate: float, seconds: float) -> Offered:
-    """`fixed_rate` on uvloop (when installed), from synchronous code."""
-    try:
-        import uvloop
-
-        return uvloop.run(fixed_rate(url, key, rate, seconds))
-    except ImportError:
-        return asyncio.run(fixed_rate(url, key, rate, seconds))
+    """`rate` /v1/track calls per second from h2load (each stored as a new event)."""
+    return paced_load.h2load(url, key, rate, seconds, LATENCY_BODY)
 
 
 def _per_thousand(cpu: float, events: float) -> str:
@@ -368,6 +275,9 @@ def measure_http(store: str, db_url: str, workdir: Path, workers: int) -> list[d
         figure(f"{tag}: /v1/track p99 at 70% of max ({rate:,.0f}/s offered; "
                f"{lat.per_event(n_lat)})",
                offered.quantile(0.99), unit="ms", target=20, op="<="),
+        figure(f"{tag}: latency client (h2load, {offered.connections} connections) CPU per "
+               f"request; {offered.slow} answers slower than the per-connection gap",
+               offered.client_us, unit="us"),
         figure(f"{tag}: latency run achieved rate", n_lat / offered.seconds, unit="events/s"),
         figure(f"{tag}: refused or unsent requests",
                track["non_2xx"] + batch["non_2xx"] + offered.failed + offered.unsent,
@@ -390,6 +300,7 @@ def durable_postgres(base_url: str) -> None:
 def run() -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk not found; run scripts/ensure-system-deps.sh (apt-get install wrk)")
+    paced_load.require_h2load()
     workers = int(os.environ.get("ACCORD_BENCH_WORKERS", "2"))
     figures: list[dict[str, Any]] = []
     load_before = os.getloadavg()
@@ -409,7 +320,7 @@ def run() -> dict[str, Any]:
         "figures": figures,
         "notes": [
             f"{os.cpu_count()} CPUs; server: accord serve --workers {workers}, uvloop + "
-            "httptools; wrk (one thread) and the latency client on the same machine",
+            "httptools; wrk (one thread) and h2load (the latency client) on the same machine",
             f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} "
             "(1 min); above the CPU count, wall-clock rates understate the code: "
             "compare the CPU-s per 1,000 events",

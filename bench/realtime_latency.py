@@ -8,14 +8,15 @@ definition) is driven twice:
 1. maximum `/v1/track` rate with Debian's `wrk` (closed loop, 64 connections) posting the
    background mix: product events of known accounts that the shipped definitions evaluate
    but that fire nothing;
-2. half that rate offered on a fixed schedule by an asyncio client over a fixed pool of
-   keep-alive connections: the same background events, and every TOUCH_EVERY-th call a
-   "Bench Touch" of a fresh account; the second touch of an account crosses `bench_touch`.
+2. half that rate offered at a fixed rate: background events of BACKGROUND_STREAMS known
+   accounts from Debian's `h2load` (`bench.paced_load`, one process per account), and every TOUCH_EVERY-th call a "Bench Touch" of a
+   fresh account from a small asyncio client, each sent when its slot is due; the second
+   touch of an account crosses `bench_touch`.
 
 Latency runs from the scheduled send time of each crossing event to its signal's
 `created_at`, which the consumer stamps inside the transaction that stores the signal, the
 window state and its cursor (the commit follows at once). Every expected signal must be
-found, exactly once. The server's longest garbage-collector pause comes from `/healthz` of
+found, exactly once, and every acknowledged call stored. The server's longest garbage-collector pause comes from `/healthz` of
 each worker; its CPU time and the load average are reported with the figures.
 `ACCORD_BENCH_QUICK=1` shortens every phase.
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,12 +39,14 @@ from tests.pg_server import create_database, postgres_server
 
 from accord.store.schema import account_domains, accounts, consumer_cursors, events, signals
 from accord.workspace import open_workspace
-from bench import figure, number, quick
-from bench.ingest_speed import SETUP_LUA, _request, _status, cpu_seconds, served, wrk
+from bench import figure, number, paced_load, quick
+from bench.ingest_speed import SETUP_LUA, cpu_seconds, served, wrk
+from bench.paced_load import Offered, request, status
 
 BACKGROUND = 500  # accounts the background events belong to
 USERS = 40  # people per background account
 TOUCH_EVERY = 20  # one call in TOUCH_EVERY is a Bench Touch; half of those fire a signal
+TOUCH_CONNECTIONS = 8
 DEFINITION = """
 id: bench_touch
 description: Two Bench Touch events at one account within an hour.
@@ -70,20 +74,20 @@ end
 )
 
 
-def _background(i: int) -> bytes:
-    a, u = i % BACKGROUND, i % USERS
+BACKGROUND_STREAMS = 8  # h2load posts one body per process: one process per account
+
+
+def _background(a: int) -> bytes:
+    """The background call h2load repeats for account `a` (the server gives each its own
+    messageId)."""
     return (
-        b'{"userId":"f%d-%d","event":"Report Created","messageId":"bg-%d",'
-        b'"context":{"traits":{"email":"p%d@bg%d-accord.com"}},"properties":{"rows":%d}}'
-        % (a, u, i, u, a, i % 97)
+        b'{"userId":"f%d-1","event":"Report Created","context":{"traits":'
+        b'{"email":"p1@bg%d-accord.com"}},"properties":{"rows":12}}' % (a, a)
     )
 
 
-def _touch(i: int) -> tuple[bytes, str | None]:
-    """The call for slot `i`, and its messageId when it is a Bench Touch."""
-    if i % TOUCH_EVERY:
-        return _background(i), None
-    k = i // TOUCH_EVERY
+def _touch(k: int) -> tuple[bytes, str]:
+    """The `k`-th Bench Touch call and its messageId (touches 2a and 2a+1 share an account)."""
     acc = k // 2
     mid = f"touch-{k}"
     body = (
@@ -112,61 +116,79 @@ def _prepare(root: Path, url: str, touch_accounts: int) -> None:
 
 @dataclass
 class Paced:
-    """A fixed-rate run: scheduled wall time of each Bench Touch, ack latencies (ms)."""
+    """A fixed-rate run: the background load h2load offered, and the scheduled and
+    acknowledged wall time of each Bench Touch with its ack latency (ms)."""
 
     rate: float
+    background: Offered | None = None
     sent: int = 0
     failed: int = 0
     late: int = 0
+    client_cpu: float = 0.0
     touches: dict[str, float] = field(default_factory=dict)
     acked: dict[str, float] = field(default_factory=dict)
     acks: list[float] = field(default_factory=list)
 
 
-async def _paced(url: str, key: str, rate: float, seconds: float, connections: int) -> Paced:
-    """Offer `rate` calls/s for `seconds`; each slot is sent when due by a free connection."""
+async def _touch_client(url: str, key: str, out: Paced, seconds: float, connections: int) -> None:
+    """Send one Bench Touch every TOUCH_EVERY / rate seconds, each when its slot is due, over
+    a few keep-alive connections; latency counts from the slot."""
     host, port = url.removeprefix("http://").split(":")
     loop = asyncio.get_running_loop()
-    total = int(rate * seconds)
-    begin = loop.time() + 0.2
+    every = TOUCH_EVERY / out.rate
+    total = int(seconds / every)
+    begin = loop.time() + 0.3  # h2load's connections are up and staggered by then
     wall = time.time() - loop.time()  # loop clock -> epoch seconds
-    out = Paced(rate)
     slots = iter(range(total))
 
     async def connection() -> None:
         reader, writer = await asyncio.open_connection(host, int(port))
         try:
-            for i in slots:
-                at = begin + i / rate
+            for k in slots:
+                at = begin + k * every
                 delay = at - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 elif -delay > 0.005:
                     out.late += 1  # sent late: the latency still counts from `at`
-                body, touch = _touch(i)
-                writer.write(_request(host, key, body))
-                status = await asyncio.wait_for(_status(reader), 10)
+                body, touch = _touch(k)
+                writer.write(request(host, key, body))
+                code = await asyncio.wait_for(status(reader), 10)
                 out.sent += 1
                 out.acks.append((loop.time() - at) * 1000)
-                if status != 200:
+                if code != 200:
                     out.failed += 1
-                elif touch:
+                else:
                     out.touches[touch] = wall + at
                     out.acked[touch] = wall + loop.time()
         finally:
             writer.close()
 
     await asyncio.gather(*(connection() for _ in range(connections)))
-    return out
 
 
 def _run_paced(url: str, key: str, rate: float, seconds: float) -> Paced:
+    """`rate` calls/s for `seconds`: the background from h2load (in a thread), one call in
+    TOUCH_EVERY a Bench Touch from the asyncio client (in this one)."""
+    out = Paced(rate)
+    background = rate * (TOUCH_EVERY - 1) / TOUCH_EVERY
+
+    def load() -> None:
+        bodies = [_background(a) for a in range(BACKGROUND_STREAMS)]
+        out.background = paced_load.h2load(url, key, background, seconds, *bodies)
+
+    thread = threading.Thread(target=load, name="h2load")
+    thread.start()
+    cpu0 = time.process_time()
     try:
         import uvloop
 
-        return uvloop.run(_paced(url, key, rate, seconds, 64))
+        uvloop.run(_touch_client(url, key, out, seconds, TOUCH_CONNECTIONS))
     except ImportError:
-        return asyncio.run(_paced(url, key, rate, seconds, 64))
+        asyncio.run(_touch_client(url, key, out, seconds, TOUCH_CONNECTIONS))
+    out.client_cpu = time.process_time() - cpu0
+    thread.join()
+    return out
 
 
 def _caught_up(engine: Engine, timeout: float) -> float:
@@ -197,6 +219,24 @@ def _found(engine: Engine) -> dict[str, list[tuple[float, str]]]:
             created = created if created.tzinfo else created.replace(tzinfo=UTC)
             out.setdefault(account, []).append((created.timestamp(), dedupe_key.split(":", 2)[2]))
     return out
+
+
+def _stored(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
+
+
+def _settled(engine: Engine, quiet: float = 0.5, timeout: float = 30.0) -> int:
+    """The stored event count once it has not moved for `quiet` seconds (wrk stops with
+    requests in flight, and the server still commits them)."""
+    count, deadline = _stored(engine), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = _stored(engine)
+        if now == count:
+            break
+        count = now
+    return count
 
 
 def _other_signals(engine: Engine) -> int:
@@ -235,9 +275,11 @@ def measure(url: str, workdir: Path, workers: int) -> dict[str, Any]:
         catch_up = _caught_up(ws.engine, 120)
         cpu1, t1 = cpu_seconds(pid), time.perf_counter()
         wrk_cpu_per_k = 1000 * (cpu1 - cpu0) / max(burst["requests"], 1)
+        stored0 = _settled(ws.engine)
         paced = _run_paced(base, key, burst["rps"] / 2, paced_s)
         cpu2, t2 = cpu_seconds(pid), time.perf_counter()
         _caught_up(ws.engine, 60)
+        stored = _stored(ws.engine) - stored0
         gc_ms = _gc_max(base)
     found = _found(ws.engine)
     others = _other_signals(ws.engine)
@@ -245,10 +287,17 @@ def measure(url: str, workdir: Path, workers: int) -> dict[str, Any]:
     firsts = [v[0] for v in found.values()]  # the crossing event is the later of the two touches
     lat = [(created - paced.touches[m]) * 1000 for created, m in firsts if m in paced.touches]
     after_ack = [(created - paced.acked[m]) * 1000 for created, m in firsts if m in paced.acked]
-    return {"max_rate": burst["rps"], "wrk_cpu_per_k": wrk_cpu_per_k, "wrk_non_2xx": burst["non_2xx"], "catch_up_s": catch_up,
-            "rate": paced.rate, "sent": paced.sent, "failed": paced.failed, "late": paced.late,
-            "achieved": paced.sent / (t2 - t1), "cpu_per_s": (cpu2 - cpu1) / (t2 - t1),
-            "cpu_per_k": 1000 * (cpu2 - cpu1) / max(paced.sent, 1),
+    bg = paced.background
+    assert bg is not None
+    sent = paced.sent + len(bg.latencies) + bg.failed
+    acked = paced.sent - paced.failed + len(bg.latencies)
+    client_cpu = paced.client_cpu + bg.client_cpu
+    return {"stored_minus_acked": stored - acked, "unsent": bg.unsent, "connections": bg.connections,
+            "client_us": 1e6 * client_cpu / max(sent, 1), "slow": bg.slow,
+            "bg_p99": bg.quantile(0.99), "max_rate": burst["rps"], "wrk_cpu_per_k": wrk_cpu_per_k, "wrk_non_2xx": burst["non_2xx"], "catch_up_s": catch_up,
+            "rate": paced.rate, "sent": sent, "failed": paced.failed + bg.failed, "late": paced.late,
+            "achieved": sent / (t2 - t1), "cpu_per_s": (cpu2 - cpu1) / (t2 - t1),
+            "cpu_per_k": 1000 * (cpu2 - cpu1) / max(sent, 1),
             "expected": _expected(paced.touches), "found": len(lat),
             "duplicates": sum(len(v) - 1 for v in found.values()), "others": others,
             "p50": _q(lat, 0.5), "p95": _q(lat, 0.95), "p99": _q(lat, 0.99),
@@ -265,11 +314,13 @@ def _figures(store: str, workers: int, m: dict[str, Any]) -> list[dict[str, Any]
         figure(f"{tag}: event -> stored signal p50 {at}", m["p50"], unit="ms"),
         figure(f"{tag}: event -> stored signal p95 {at}", m["p95"], unit="ms"),
         figure(f"{tag}: event -> stored signal p99 {at}", m["p99"], unit="ms", target=25, op="<="),
-        figure(f"{tag}: /v1/track ack p99 {at}", m["ack_p99"], unit="ms"),
+        figure(f"{tag}: /v1/track ack p99 {at}: Bench Touch (from its slot) / background (h2load, from its send)", m["ack_p99"], unit=f"ms; {number(m['bg_p99'])} ms"),
         figure(f"{tag}: event acknowledged -> stored signal p50 / p99 {at}", m["after_ack_p99"], unit=f"ms p99; p50 {number(m['after_ack_p50'])} ms"),
-        figure(f"{tag}: achieved rate ({m['late']:,} calls sent > 5 ms late)", m["achieved"], unit="events/s"),
+        figure(f"{tag}: achieved rate ({m['late']:,} touches sent > 5 ms late; background over {m['connections']:,} connections, {m['slow']:,} answers slower than their gap)", m["achieved"], unit="events/s"),
+        figure(f"{tag}: load clients' CPU per request (h2load + touch client)", m["client_us"], unit="us"),
         figure(f"{tag}: signals found of {m['expected']:,} expected ({m['others']:,} other signals from the shipped library)", m["found"], target=m["expected"], op="=="),
-        figure(f"{tag}: duplicate signals + refused calls", m["duplicates"] + m["failed"] + m["wrk_non_2xx"], target=0, op="=="),
+        figure(f"{tag}: duplicate signals + refused or unsent calls", m["duplicates"] + m["failed"] + m["wrk_non_2xx"] + m["unsent"], target=0, op="=="),
+        figure(f"{tag}: paced run stored - acknowledged", m["stored_minus_acked"], unit="events", target=0, op="=="),
         figure(f"{tag}: largest GC pause in any worker ({m['gc_cpu_ms']:.1f} ms of it on CPU)", m["gc_ms"], unit="ms", target=20, op="<="),
         figure(f"{tag}: server CPU during the paced run ({m['cpu_per_k']:.2f} CPU-s per 1,000 events)", m["cpu_per_s"], unit="cores"),
         figure(f"{tag}: load average (1 min) before / after", m["load"][1], unit=f"after; {m['load'][0]:.1f} before"),
@@ -289,7 +340,7 @@ def run() -> dict[str, Any]:
             m = measure(create_database(base), root / "pg", workers)
             figures += _figures("PostgreSQL", workers, m)
     return {"name": "realtime_latency", "figures": figures,
-            "notes": [f"{os.cpu_count()} CPUs; wrk, the paced client and the server share them",
+            "notes": [f"{os.cpu_count()} CPUs; wrk, h2load, the touch client and the server share them",
                       "latency from the scheduled send time of the event that crossed the "
                       "threshold to its signal's created_at, stamped in the committing transaction"]}  # fmt: skip
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs when they are missing:
-# PostgreSQL server binaries (the tests start their own throwaway server) and wrk (the
-# HTTP load generator of the ingest benchmark).
+# PostgreSQL server binaries (the tests start their own throwaway server), wrk (the
+# closed-loop HTTP load generator of the ingest benchmark) and h2load (package
+# nghttp2-client: the fixed-rate load of the latency benchmarks).
 set -euo pipefail
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

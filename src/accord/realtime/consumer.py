@@ -11,11 +11,12 @@ committed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -86,16 +87,20 @@ class Usable:
 ANY_EVENT = Usable(None, accounts_only=False)
 
 
-class _Bound:
-    """Engine-shaped access to one open connection, so the signal engine's flush joins the
-    consumer's transaction (state, signals and cursor commit together)."""
+class _Lazy:
+    """Engine-shaped access to one write transaction that starts on first use, so the signal
+    engine's flush serialises its dirty window state before the write lock is taken, and
+    state, signals and cursor commit together."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, begin: Callable[[], Connection]) -> None:
+        self._begin = begin
+        self._conn: Connection | None = None
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        yield self.conn
+        if self._conn is None:
+            self._conn = self._begin()
+        yield self._conn
 
     connect = begin
 
@@ -313,41 +318,48 @@ class Consumer:
             self.save()
 
     def save(self) -> None:
-        """Store pending signals, changed window state and the cursor in one transaction."""
+        """Store pending signals, changed window state and the cursor in one transaction; the
+        write lock is taken only once the state is serialised."""
         self._saved_at = time.monotonic()
         signals = self.signals
         if signals is None or self.cursor == self.stored:
             return
         real = signals.engine
         try:
-            with self._writing() as conn:
-                signals.engine = _Bound(conn)  # type: ignore[assignment]
+            with self._writing() as begin:
+                tx = _Lazy(begin)
+                signals.engine = tx  # type: ignore[assignment]
                 try:
                     signals.flush()  # changed window state and fired signals
                 finally:
                     signals.engine = real
-                save_cursor(conn, self.cursor)
+                with tx.begin() as conn:
+                    save_cursor(conn, self.cursor)
         except self.errors:
             self.signals = None  # its memory is ahead of the store: reload on the next step
             raise
         self.stored = self.cursor
 
     @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """A write transaction. On SQLite it queues for the write lock with the ingest
+    def _writing(self) -> Iterator[Callable[[], Connection]]:
+        """A function that opens the write transaction (committed on a clean exit, rolled
+        back on an error). On SQLite it first queues for the write lock with the ingest
         writers (their file lock), then takes SQLite's, before its first statement."""
-        if self.engine.dialect.name != "sqlite":
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        lock = WriterLock(self._database) if self._database else None
-        try:
-            with lock or nullcontext(), self.engine.connect() as conn, conn.begin():
+        with contextlib.ExitStack() as stack:
+
+            def begin() -> Connection:
+                if self.engine.dialect.name != "sqlite":
+                    return stack.enter_context(self.engine.begin())
+                if self._database:
+                    lock = WriterLock(self._database)
+                    stack.callback(lock.close)
+                    stack.enter_context(lock)
+                conn = stack.enter_context(self.engine.connect())
+                stack.enter_context(conn.begin())
                 take_sqlite_write_lock(conn)
-                yield conn
-        finally:
-            if lock is not None:
-                lock.close()
+                return conn
+
+            yield begin
 
     def drain(self) -> int:
         """Step until nothing committed is left, and save; return how many events."""

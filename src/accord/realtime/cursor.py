@@ -74,10 +74,21 @@ class Cursor:
         return [g for g in self.gaps if g[2] <= xmin]
 
 
-def _insert(conn: Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(consumer_cursors)
-    return sqlite.insert(consumer_cursors)
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(conn: Connection) -> Any:
+    """The dialect's cursor upsert, built once (a save holds the write lock meanwhile)."""
+    name = conn.dialect.name
+    stmt = _UPSERTS.get(name)
+    if stmt is None:
+        insert = postgresql.insert if name == "postgresql" else sqlite.insert
+        stmt = insert(consumer_cursors)
+        stmt = _UPSERTS[name] = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={k: stmt.excluded[k] for k in ("last_id", "high_id", "gaps", "updated_at")},
+        )
+    return stmt
 
 
 def load_cursor(conn: Connection, name: str) -> Cursor:
@@ -99,9 +110,4 @@ def save_cursor(conn: Connection, cursor: Cursor) -> None:
         "gaps": [list(g) for g in cursor.gaps],
         "updated_at": datetime.now(UTC),
     }
-    stmt = _insert(conn)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["name"],
-        set_={k: stmt.excluded[k] for k in ("last_id", "high_id", "gaps", "updated_at")},
-    )
-    conn.execute(stmt, row)
+    conn.execute(_upsert(conn), row)
