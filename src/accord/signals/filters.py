@@ -248,7 +248,12 @@ def python_test(f: EventFilter, env: dict[str, Any], prefix: str) -> list[str]:
             out.append(f"{check}(row, props, None)")
         else:
             ratio, lo = bind("ratio", _ratio), bind("ratio_lo", r.at_least)
-            out.append(f"{ratio}(props.get({r.numerator!r}), props.get({r.denominator!r}), {lo})")
+            num, den, nums = r.numerator, r.denominator, bind("nums", _NUMBERS)
+            exact = f"type(rn) in {nums} and type(rd := props.get({den!r})) in {nums} and rd > 0"
+            out.append(
+                f"(rn := props.get({num!r})) is not None and ((float(rn) / float(rd) >= {lo}) "
+                f"if {exact} else {ratio}(rn, props.get({den!r}), {lo}))"
+            )
     if f.contact_seniority is not None:
         out.append(f"dims[0] in {bind('seniority', frozenset(f.contact_seniority))}")
     if f.contact_department is not None:
@@ -267,6 +272,9 @@ def _prop_source(
         name = bind("allowed" + suffix, allowed)
         return f"(pv if type(pv := props.get({path!r})) is str else as_text(pv)) in {name}"
     return f"{bind('check' + suffix, _prop_check(path, test))}(row, props, None)"
+
+
+_NUMBERS = frozenset({int, float})  # types `as_number` turns into floats as they are
 
 
 def _ratio(num: Any, den: Any, lo: float) -> bool:

@@ -132,21 +132,6 @@ def load(c: Compiled, a: Slots, text: str) -> None:
         a[b + 2], a[b + 3] = st.older, st.osum
 
 
-def evict_counts(rec: list[Entry], counts: dict[str, int], limit: int) -> None:
-    """Drop entries at or before `limit` from a distinct window and its key counts."""
-    n, k = len(rec), 0
-    while k < n and rec[k][0] <= limit:
-        key = rec[k][2]
-        k += 1
-        if key is not None:
-            left = counts[key] - 1
-            if left:
-                counts[key] = left
-            else:
-                del counts[key]
-    del rec[:k]
-
-
 def evict_sum(rec: list[Entry], total: float, limit: int) -> float:
     """Drop entries at or before `limit` from a sum window; returns the new total."""
     n, k = len(rec), 0
@@ -155,26 +140,6 @@ def evict_sum(rec: list[Entry], total: float, limit: int) -> float:
         k += 1
     del rec[:k]
     return total
-
-
-def shift(a: Slots, b: int, recent_limit: int, older_limit: int) -> None:
-    """Move entries from the recent to the older window, then drop the oldest (slots from
-    `b`: recent, recent total, older, older total)."""
-    rec, rsum, old, osum = a[b], a[b + 1], a[b + 2], a[b + 3]
-    n, k = len(rec), 0
-    while k < n and rec[k][0] <= recent_limit:
-        e = rec[k]
-        k += 1
-        rsum -= e[3]
-        old.append(e)
-        osum += e[3]
-    del rec[:k]
-    n, k = len(old), 0
-    while k < n and old[k][0] <= older_limit:
-        osum -= old[k][3]
-        k += 1
-    del old[:k]
-    a[b + 1], a[b + 3] = rsum, osum
 
 
 def fire(

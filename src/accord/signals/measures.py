@@ -20,7 +20,7 @@ from accord.signals.filters import (
     needs_properties,
     prop_getter,
 )
-from accord.signals.signal import Signal, build_signal, to_us
+from accord.signals.signal import Signal, SignalKind, make_signal, signal_kind, to_us
 from accord.signals.specs import (
     BaselineCondition,
     ChangeCondition,
@@ -101,6 +101,7 @@ class Compiled:
     at_least: float = 0.0
     pos: int = 0  # position among the engine's event-driven definitions
     slot: int = 0  # first slot of its state in an account's slots (`layout`)
+    kind: SignalKind | None = field(default=None, repr=False)  # read on the first firing
 
     @property
     def spec(self) -> SignalSpec:
@@ -111,8 +112,10 @@ class Compiled:
     ) -> Signal:
         """The signal of a crossing at time `t` with its evidence."""
         received = row.get("received_at")
-        return build_signal(
-            self.loaded,
+        if self.kind is None:
+            self.kind = signal_kind(self.loaded)
+        return make_signal(
+            self.kind,
             account_id=account,
             key=row["message_id"],
             observed_us=t,

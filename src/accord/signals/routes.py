@@ -28,7 +28,7 @@ from accord.signals.filters import (
     prop_getter,
     python_test,
 )
-from accord.signals.layout import cool_slot, evict_counts, evict_sum, shift
+from accord.signals.layout import cool_slot, evict_sum
 from accord.signals.layout import fire as fire_slots
 from accord.signals.measures import Compiled
 from accord.signals.signal import to_us
@@ -59,11 +59,12 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
         lines.append("    props = NO_PROPS")
     if dims:
         lines += [
-            "    if contact is not None and not ('contact_seniority' in row"
-            " or 'contact_department' in row):",
-            "        dims = DIMS.get(contact) or contact_dims(row, contact)",
+            "    if 'contact_seniority' in row or 'contact_department' in row:",
+            "        dims = (row.get('contact_seniority'), row.get('contact_department'))",
+            "    elif contact is None:",
+            "        dims = NO_DIMS",
             "    else:",
-            "        dims = contact_dims(row, contact)",
+            "        dims = DIMS.get(contact) or contact_dims(row, contact)",
         ]
     else:
         lines.append("    dims = NO_DIMS")
@@ -194,7 +195,18 @@ def _window(c: Compiled, *more: str) -> list[str]:
     read = [f"    {n} = a[{b + 1 + i}]" for i, n in enumerate(names)]
     lim = f"t - {c.window_us}"
     if c.mode == "distinct":
-        drop = [f"        evict_counts(rec, counts, {lim})"]
+        drop = [
+            f"        lim = {lim}",
+            "        k, n = 0, len(rec)",
+            "        while k < n and (e := rec[k])[0] <= lim:",
+            "            k += 1",
+            "            if (key := e[2]) is not None:",
+            "                if (left := counts[key] - 1):",
+            "                    counts[key] = left",
+            "                else:",
+            "                    del counts[key]",
+            "        del rec[:k]",
+        ]
     else:
         drop = [
             f"        lim = {lim}",
@@ -278,7 +290,7 @@ def _relative(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
     for k in ("factor", "min_count", "min_baseline", "at_least", "at_most", "min_previous"):
         env[p + k] = x.get(k)
     b = c.slot
-    value = ["v = 1.0"] if c.value_path is None else _number(_prop(c.value_path, env, p + "v"))
+    value = [] if c.value_path is None else _number(_prop(c.value_path, env, p + "v"))
     entry = "1.0" if c.value_path is None else "v"
     lines = [
         f"rec = a[{b}]",
@@ -286,13 +298,10 @@ def _relative(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
         f"    rec = a[{b}] = []",
         f"    a[{b + 2}] = []",
         "else:",
-        f"    lim = t - {c.window_us}",
-        f"    if (rec and rec[0][0] <= lim) or ((old := a[{b + 2}]) and old[0][0] <= "
-        f"lim - {c.older_us}):",
-        f"        shift(a, {b}, lim, lim - {c.older_us})",
+        *_shift(c),
         *value,
         f"rec.append((t, mid, contact, {entry}))",
-        f"a[{b + 1}] = recent = a[{b + 1}] + v",
+        f"a[{b + 1}] = recent = a[{b + 1}] + {entry}",
         f"older = a[{b + 3}]",
     ]
     if c.mode == "baseline":
@@ -312,6 +321,33 @@ def _relative(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
     ]
 
 
+def _shift(c: Compiled) -> list[str]:
+    """Move due entries from the recent to the older window, then drop the oldest (as
+    `AccountState.shift` does)."""
+    b = c.slot
+    return [
+        f"    lim = t - {c.window_us}",
+        f"    old = a[{b + 2}]",
+        f"    if (rec and rec[0][0] <= lim) or (old and old[0][0] <= lim - {c.older_us}):",
+        f"        rsum, osum = a[{b + 1}], a[{b + 3}]",
+        "        k, n = 0, len(rec)",
+        "        while k < n and (e := rec[k])[0] <= lim:",
+        "            k += 1",
+        "            x = e[3]",
+        "            rsum -= x",
+        "            old.append(e)",
+        "            osum += x",
+        "        del rec[:k]",
+        f"        lim -= {c.older_us}",
+        "        k, n = 0, len(old)",
+        "        while k < n and (e := old[k])[0] <= lim:",
+        "            k += 1",
+        "            osum -= e[3]",
+        "        del old[:k]",
+        f"        a[{b + 1}], a[{b + 3}] = rsum, osum",
+    ]
+
+
 def _first_seen(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
     if c.key_from < 3:
         key = ["key = contact", "key = dims[0]", "key = dims[1]"][c.key_from]
@@ -324,17 +360,17 @@ def _first_seen(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
         allowed = f" and key in {p}allowed"
     events = "[row['message_id']]" if c.keep else "[]"
     b = c.slot
-    return [
-        f"seen = a[{b}]",
-        "if seen is None:",
-        f"    seen = a[{b}] = set()",
+    step = [
         key,
         f"if key is not None{allowed} and key not in seen:",
         "    seen.add(key)",
         f"    if {_cooled(c)}:",
         f"        ev = {{'key': key, 'events': {events}}}",
-        "CROSS",
     ]
+    if c.allowed is not None:
+        # seen keys are allowed ones: once every allowed key is seen, no event changes anything
+        step = [f"if len(seen) < {len(c.allowed)}:", *("    " + line for line in step)]
+    return [f"seen = a[{b}]", "if seen is None:", f"    seen = a[{b}] = set()", *step, "CROSS"]
 
 
 def _state_change(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
@@ -380,9 +416,7 @@ _BASE: dict[str, Any] = {
     "as_list": as_list,
     "NO_PROPS": {},
     "NO_DIMS": (None, None),
-    "evict_counts": evict_counts,
     "evict_sum": evict_sum,
-    "shift": shift,
 }
 
 

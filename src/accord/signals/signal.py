@@ -95,6 +95,30 @@ class Signal:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class SignalKind:
+    """What every firing of one definition shares (read once from the definition)."""
+
+    type: str
+    strength: float
+    cooldown: timedelta | None
+    source_lag_s: float
+    half_life_s: float
+    source: str
+
+
+def signal_kind(loaded: LoadedSignal) -> SignalKind:
+    spec = loaded.spec
+    return SignalKind(
+        type=spec.id,
+        strength=spec.strength,
+        cooldown=spec.cooldown or None,
+        source_lag_s=spec.freshness.source_lag.total_seconds(),
+        half_life_s=spec.freshness.half_life.total_seconds(),
+        source=loaded.source,
+    )
+
+
 def build_signal(
     loaded: LoadedSignal,
     *,
@@ -109,23 +133,46 @@ def build_signal(
     `key` tells one crossing of the definition at the account from another (the message id
     of the event that crossed, or the state that changed).
     """
-    spec = loaded.spec
-    dedupe_key = f"{spec.id}:{account_id}:{key}"
-    observed = from_us(observed_us)
-    lag_us = max(0, (received_us or observed_us) - observed_us)
+    return make_signal(
+        signal_kind(loaded),
+        account_id=account_id,
+        key=key,
+        observed_us=observed_us,
+        received_us=received_us,
+        evidence=evidence,
+    )
+
+
+def make_signal(
+    kind: SignalKind,
+    *,
+    account_id: str,
+    key: str,
+    observed_us: int,
+    received_us: int | None,
+    evidence: dict[str, Any],
+) -> Signal:
+    """`build_signal` with the definition's shared part already read."""
+    dedupe_key = f"{kind.type}:{account_id}:{key}"
+    observed = EPOCH + timedelta(microseconds=observed_us)
+    if not received_us or received_us <= observed_us:
+        fired, lag_s = observed, kind.source_lag_s
+    else:
+        fired = EPOCH + timedelta(microseconds=received_us)
+        lag_s = max(kind.source_lag_s, (received_us - observed_us) / 1_000_000)
     return Signal(
         id=signal_id(dedupe_key),
         account_id=account_id,
-        type=spec.id,
-        fired_at=from_us(max(observed_us, received_us or observed_us)),
+        type=kind.type,
+        fired_at=fired,
         observed_at=observed,
-        strength=spec.strength,
+        strength=kind.strength,
         evidence={
             k: clean_number(v) if not isinstance(v, list | dict) else v for k, v in evidence.items()
         },
         dedupe_key=dedupe_key,
-        cooldown_until=observed + spec.cooldown if spec.cooldown else None,
-        source_lag_s=max(spec.freshness.source_lag.total_seconds(), lag_us / 1_000_000),
-        half_life_s=spec.freshness.half_life.total_seconds(),
-        source=loaded.source,
+        cooldown_until=observed + kind.cooldown if kind.cooldown else None,
+        source_lag_s=lag_s,
+        half_life_s=kind.half_life_s,
+        source=kind.source,
     )
