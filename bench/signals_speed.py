@@ -353,11 +353,12 @@ def run() -> dict[str, Any]:
             f"over {inc['timed']:,} steady-state events "
             f"({1000 * inc['fired'] / max(1, inc['timed']):.1f} per 1,000), "
             f"batch fired {batch['fired']:,}",
-            "batch reads Parquet through DuckDB (2 threads): one coded pass sorted once in "
-            "DuckDB (kind/name/team tested per combination, contact dims per contact, "
-            "properties parsed once into a struct), NumPy windows over pieces of whole "
-            "accounts, texts read for fired rows only, evidence JSON built in DuckDB; "
-            "generation not timed",
+            "batch reads Parquet through DuckDB (2 threads): one coded pass into a DuckDB "
+            "table (kind/name/team tested per combination, contact dims per contact, "
+            "properties parsed once into a struct), sorted in pieces of whole accounts "
+            "(account-hash ranges), the next piece sorted in a background thread while NumPy "
+            "evaluates the current one, texts read for fired rows only, `signals` columns "
+            "built one definition per thread (evidence JSON in DuckDB); generation not timed",
             "fired per definition: " + ", ".join(f"{k} {v:,}" for k, v in batch["per_def"].items()),
             "signals + scores: "
             + (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -61,6 +62,8 @@ FROM events WHERE account_id IS NOT NULL
 _DIMS = "SELECT id, seniority, department FROM contacts"
 _CHUNK = 100_000
 ROWS_PER_PART = 1_000_000  # events per account partition handed to NumPy (~80 bytes each)
+_MAX_PIECES = 4096  # tiny `rows_per_part` values (tests) still make few queries
+_CODED = "coded_rows"  # the unsorted coded relation, while it is handed over in pieces
 
 
 def _sqlite_arrow(path: str, sql: str) -> pa.Table:
@@ -155,42 +158,47 @@ def coded_for(compiled: list[Compiled]) -> batch_cols.Coded:
 def partitions(
     con: duckdb.DuckDBPyConnection, coded: batch_cols.Coded, rows_per_part: int | None = None
 ) -> Iterator[batch_np.Arrays]:
-    """The coded relation sorted once by (account, t, ord), handed over in pieces of about
-    `rows_per_part` events that each hold whole accounts, so memory holds one piece's
-    NumPy columns."""
-    coded.prepare(con)
+    """The coded relation in pieces of whole accounts (about `rows_per_part` events each,
+    by ranges of the account hash), each sorted by (account, t, ord) and handed over in
+    that order; the next piece is sorted and fetched in a background thread while the
+    caller works on the current one, so memory holds about two pieces' NumPy columns."""
+    n = coded.prepare(con)
     size = rows_per_part or ROWS_PER_PART
-    reader = con.sql(coded.sorted_sql()).to_arrow_reader(min(size, _CHUNK))
-    carry = [_columns(pa.RecordBatch.from_pylist([], schema=reader.schema))]
-    held, parts = 0, 0
-    for chunk in reader:
-        carry.append(_columns(chunk))
-        held += chunk.num_rows
-        if held < size:
-            continue
-        arrays = _concat(carry)
-        a = arrays["a"]
-        cut = int(np.searchsorted(a, a[-1], "left"))
-        carry, held = [{k: v[cut:] for k, v in arrays.items()}], len(a) - cut
-        if cut:
-            parts += 1
-            yield _flags(coded, {k: v[:cut] for k, v in arrays.items()})
-        del arrays
-    if held or not parts:  # the last accounts (or an empty relation)
-        yield _flags(coded, _concat(carry))
+    count = min(max(1, -(-n // size)), _MAX_PIECES)
+    if count == 1:
+        yield _fetch(con, coded, coded.sorted_sql())
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_CODED} AS {coded.unsorted_sql()}")
+    try:
+        lows = [k * 2**64 // count for k in range(count)]
+        highs: list[int | None] = [*lows[1:], None]
+        queries = [_piece_sql(lo, hi) for lo, hi in zip(lows, highs, strict=True)]
+        with ThreadPoolExecutor(1) as pool:
+            ahead = pool.submit(_fetch, con, coded, queries[0])
+            for k in range(count):
+                arrays = ahead.result()
+                if k + 1 < count:
+                    ahead = pool.submit(_fetch, con, coded, queries[k + 1])
+                yield arrays
+                del arrays
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_CODED}")
 
 
-def _concat(parts: list[batch_np.Arrays]) -> batch_np.Arrays:
-    if len(parts) == 1:
-        return parts[0]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+def _piece_sql(lo: int, hi: int | None) -> str:
+    """One account-hash range [lo, hi) of the coded rows, sorted."""
+    where = f"a >= {lo}::UBIGINT" + ("" if hi is None else f" AND a < {hi}::UBIGINT")
+    return f"SELECT * FROM {_CODED} WHERE {where} ORDER BY a, t, ord"
 
 
-def _columns(chunk: pa.RecordBatch) -> batch_np.Arrays:
-    """An Arrow batch of the coded relation as NumPy columns (no NULLs there)."""
-    return {
-        n: np.asarray(c.to_numpy()) for n, c in zip(chunk.schema.names, chunk.columns, strict=True)
+def _fetch(con: duckdb.DuckDBPyConnection, coded: batch_cols.Coded, sql: str) -> batch_np.Arrays:
+    """The rows of `sql` (a sorted piece of the coded relation) as NumPy columns with flags."""
+    got = con.sql(sql).to_arrow_table().combine_chunks()
+    arrays = {
+        n: np.asarray(c.to_numpy()) for n, c in zip(got.schema.names, got.columns, strict=True)
     }
+    del got
+    return _flags(coded, arrays)
 
 
 def _flags(coded: batch_cols.Coded, arrays: batch_np.Arrays) -> batch_np.Arrays:

@@ -55,7 +55,9 @@ class SpecColumns:
 
 
 def _hash(expr: str) -> str:
-    return f"CASE WHEN ({expr}) IS NULL THEN 0::UBIGINT ELSE hash({expr}) END"
+    # the contact's hash `hc` is computed once per event (it also joins the contact dims)
+    hashed = "hc" if expr == "contact_id" else f"hash({expr})"
+    return f"CASE WHEN ({expr}) IS NULL THEN 0::UBIGINT ELSE {hashed} END"
 
 
 def _domain(expr: str) -> str:
@@ -233,6 +235,10 @@ class Coded:
 
     def sorted_sql(self) -> str:
         """The coded relation sorted by (account hash, t, ord)."""
+        return f"{self.unsorted_sql()} ORDER BY a, t, ord"
+
+    def unsorted_sql(self) -> str:
+        """The coded relation (column `a` is the account hash), in no order."""
         cols = ["hash(kind, name, team) AS g", *_masks(self.sel.atoms[ROW], "mask")]
         cols += [f"{e} AS {n}" for e, n in self.sel.items.items()]
         dims = ""
@@ -244,7 +250,7 @@ class Coded:
             dims = (
                 f"LEFT JOIN (SELECT hash(id) AS h, {', '.join(dcols)} FROM "
                 "(SELECT seniority AS c_seniority, department AS c_department, id "
-                "FROM contact_dims)) d ON d.h = hash(e.contact_id)"
+                "FROM contact_dims)) d ON d.h = e.hc"
             )
         j = ""
         if self.paths:
@@ -252,11 +258,9 @@ class Coded:
             j = f", {self._parse()} AS j"
             if guard is not None:
                 j = f", CASE WHEN {guard} THEN {self._parse()} END AS j"
-        source = f"(SELECT *{j} FROM ev WHERE account_id IS NOT NULL)"
-        return (
-            f"SELECT hash(e.account_id) AS a, e.t, e.ord, {', '.join(cols)} "
-            f"FROM {source} e {dims} ORDER BY a, t, ord"
-        )
+        source = f"(SELECT *, hash(contact_id) AS hc{j} FROM ev WHERE account_id IS NOT NULL)"
+        select = f"SELECT hash(e.account_id) AS a, e.t, e.ord, {', '.join(cols)}"
+        return f"{select} FROM {source} e {dims}"
 
     def dim_texts(self) -> dict[str, str]:
         """Text expressions over the contact's dims (seniority, department) -> column name."""

@@ -5,6 +5,7 @@ the ones `build_signal` gives the same rows (see batch_out.signals)."""
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import duckdb
@@ -22,6 +23,7 @@ from accord.signals.signal import clean_number
 
 _US = 1_000_000
 _EMPTY = pa.table({})
+_THREADS = 2
 
 
 # The JSON number of columns `_numbers` made: as `clean_number` cleans it (whole numbers as
@@ -157,20 +159,27 @@ def _definition(con: duckdb.DuckDBPyConnection, texts: _Texts, f: Fired,
     )
 
 
+def _built(texts: _Texts, f: Fired, cols: SpecColumns) -> pa.Table:
+    """One definition's `signals` columns, with a DuckDB connection of its own (definitions
+    are built in threads: Arrow and DuckDB work overlaps the digests of another)."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET threads = 1")
+        return _definition(con, texts, f, cols)
+    finally:
+        con.close()
+
+
 def table(found: FiredSet) -> pa.Table:
     """Every fired row as columns of the `signals` table (times as UTC microseconds,
     evidence as JSON text), the same values `Signal` objects would store."""
     texts = _Texts(found.texts)
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    try:
-        parts = [
-            _definition(con, texts, f, cols)
-            for f, cols in zip(found.fired, found.cols, strict=True)
-            if len(f.rows)
-        ]
-    finally:
-        con.close()
+    todo = [(f, cols) for f, cols in zip(found.fired, found.cols, strict=True) if len(f.rows)]
+    largest_first = sorted(todo, key=lambda item: -len(item[0].rows))  # threads end together
+    with ThreadPoolExecutor(_THREADS) as pool:
+        built = {id(f): pool.submit(_built, texts, f, cols) for f, cols in largest_first}
+        parts = [built[id(f)].result() for f, _ in todo]
     if not parts:
         return _EMPTY
     return pa.concat_tables(parts)
