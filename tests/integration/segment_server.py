@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from accord.api.app import create_app
+from accord.api.protocol import IngestProtocol
 from accord.api.segment import ingest_first
 from accord.store.keys import create_key
 from accord.store.schema import events
@@ -45,16 +46,21 @@ class Server:
             return [dict(row) for row in rows]
 
 
+FAST_PATH = False  # serve every test as `accord serve` does (the test_segment_fast_* files)
+
+
 @contextmanager
 def running_server(workspace: Workspace, *, dispatch: bool = False) -> Iterator[Server]:
     """Serve `create_app(workspace)` with uvloop + httptools until the block ends; with
-    `dispatch`, behind `ingest_first` (the `/v1/*` fast path)."""
+    `dispatch`, behind `ingest_first` (the `/v1/*` ASGI fast path); with FAST_PATH set, as
+    `accord serve` runs it (also `IngestProtocol`, ingest answered inside the protocol)."""
     key_id, key = create_key(workspace.engine, "write", "tests")
     app = create_app(workspace)
-    served = ingest_first(app, app.state.ingest) if dispatch else app
+    served = ingest_first(app, app.state.ingest) if dispatch or FAST_PATH else app
     port = free_port()
+    http: type[IngestProtocol] | str = IngestProtocol if FAST_PATH else "httptools"
     config = uvicorn.Config(
-        served, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning"
+        served, host="127.0.0.1", port=port, loop="uvloop", http=http, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
             port=port,
             workers=workers,
             loop="uvloop",
-            http="httptools",
+            http="accord.api.protocol:IngestProtocol",  # httptools; answers /v1/* itself
             log_level=log_level,
             access_log=False,
             proxy_headers=False,  # nothing reads the client address; skip the per-request check

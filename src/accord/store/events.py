@@ -72,6 +72,9 @@ _SQLITE_DEDUPE = (
 )
 _ROW_MARKS = "(" + ",".join("?" * len(EventRow._fields)) + ")"
 SQLITE_CHUNK = 256  # rows per multi-row INSERT; smaller remainders go in power-of-two chunks
+# Remainders up to this many rows go in one statement of their exact size: each statement
+# hands the GIL back and forth once, and a busy event loop delays every hand-back.
+EXACT_UP_TO = 64
 
 
 def _by_source(rows: list[EventRow]) -> dict[str, list[str]]:
@@ -96,9 +99,13 @@ def _sqlite_insert_sql(n: int) -> str:
 
 
 def _chunks(n: int) -> list[int]:
-    """Sizes summing to `n`: full chunks, then powers of two (few distinct statements)."""
+    """Sizes summing to `n`: full chunks, then the rest in one statement when it is at most
+    EXACT_UP_TO rows (the usual group commit of single-event requests), else in powers of
+    two (few distinct statements for the driver's statement cache either way)."""
     sizes = [SQLITE_CHUNK] * (n // SQLITE_CHUNK)
     rest, bit = n % SQLITE_CHUNK, SQLITE_CHUNK
+    if rest <= EXACT_UP_TO:
+        return [*sizes, rest] if rest else sizes
     while rest:
         bit >>= 1
         if rest >= bit:
@@ -132,11 +139,13 @@ def _pg_value(index: int, name: str) -> str:
 
 
 _N_COLS = len(EventRow._fields)
-# The rows travel as one JSON text of columns (one C call to build; a list of strings per
-# column costs the driver ~30 us per row to adapt as arrays).
+# The rows travel as one JSON array text per column (one C call each to build; a list of
+# strings per column costs the driver ~30 us per row to adapt as arrays). One text per
+# column, not one for all: PostgreSQL parses a `json` value again at every `->`, i.e. the
+# whole batch twelve times (measured: one text per column, 10-15% less PostgreSQL CPU/row).
 _PG_ROWS = (
-    "SELECT u.* FROM (SELECT %s::json AS j) AS p, ROWS FROM ("
-    + ", ".join(f"json_array_elements_text(p.j->{i})" for i in range(_N_COLS))
+    "SELECT u.* FROM ROWS FROM ("
+    + ", ".join("json_array_elements_text(%s::json)" for _ in range(_N_COLS))
     + ") WITH ORDINALITY AS u("
     + ", ".join(f"c{i}" for i in range(_N_COLS))
     + ", n)"
@@ -165,8 +174,9 @@ COPY_AT_LEAST = 2000
 def _write_pg(raw: Any, rows: list[EventRow], now: str) -> int:
     with raw.cursor() as cur:
         if len(rows) < COPY_AT_LEAST:
-            columns = orjson.dumps([list(col) for col in zip(*rows, strict=True)]).decode()
-            cur.execute(_PG_WRITE, (columns, now))
+            dumps = orjson.dumps
+            columns = [dumps(col).decode() for col in zip(*rows, strict=True)]
+            cur.execute(_PG_WRITE, (*columns, now))
             return int(cur.rowcount)
         keys = orjson.dumps([[r[1] for r in rows], [r[0] for r in rows]]).decode()
         cur.execute(_PG_DEDUPE, (now, keys))

@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -30,13 +31,17 @@ class StoreWriteError(RuntimeError):
     """Events could not be committed (the database refused or is unreachable)."""
 
 
-@dataclass
+Done = Callable[[int, BaseException | None], None]
+
+
+@dataclass(slots=True)
 class WriteRequest:
     """One request's rows, acknowledged once they are committed.
 
-    With `loop` and `waiter` (an asyncio future of that loop) the writer settles the waiter,
-    waking each loop once per commit whatever the number of requests in it; without them
-    `future` resolves to the row count.
+    With `loop` the writer settles `waiter` (an asyncio future of that loop) or calls
+    `done(row count, error or None)` in that loop, waking each loop once per commit whatever
+    the number of requests in it; without a loop, `submit` gives the request a `future`
+    that resolves to the row count.
     """
 
     rows: list[EventRow]
@@ -46,22 +51,24 @@ class WriteRequest:
     loop: asyncio.AbstractEventLoop | None = None
     waiter: asyncio.Future[int] | None = None
     future: Future[int] | None = None
-
-    def __post_init__(self) -> None:
-        if self.waiter is None and self.future is None:
-            self.future = Future()
+    done: Done | None = None
 
 
 _STOP = WriteRequest(rows=[])
-Outcome = tuple["asyncio.Future[int]", int, BaseException | None]
+Outcome = tuple[WriteRequest, BaseException | None]
 
 
 def _settle(outcomes: list[Outcome]) -> None:
-    for waiter, result, error in outcomes:
-        if waiter.done():
+    """Acknowledge requests in their loop's thread: one call per loop and commit."""
+    for req, error in outcomes:
+        if req.done is not None:
+            req.done(len(req.rows), error)
+            continue
+        waiter = req.waiter
+        if waiter is None or waiter.done():
             continue
         if error is None:
-            waiter.set_result(result)
+            waiter.set_result(len(req.rows))
         else:
             waiter.set_exception(error)
 
@@ -130,6 +137,8 @@ class GroupCommitWriter:
         return self._thread.is_alive()
 
     def submit(self, request: WriteRequest) -> None:
+        if request.loop is None and request.future is None:
+            request.future = Future()
         self._queue.put(request)
 
     def on_commit(self) -> None:
@@ -239,8 +248,8 @@ class GroupCommitWriter:
                     req.future.set_result(len(req.rows))
                 else:
                     req.future.set_exception(error)
-            if req.loop is not None and req.waiter is not None:
-                by_loop.setdefault(req.loop, []).append((req.waiter, len(req.rows), error))
+            if req.loop is not None:
+                by_loop.setdefault(req.loop, []).append((req, error))
         for loop, outcomes in by_loop.items():
             try:
                 loop.call_soon_threadsafe(_settle, outcomes)
