@@ -136,6 +136,22 @@ def _matcher(patterns: list[str]) -> Callable[[Any], bool]:
     return match
 
 
+class GlobMemo(dict[Any, bool]):
+    """Whole-value glob match as a lookup, `memo[value]`: a value seen before (page paths
+    repeat) costs one dict lookup, a new one is matched and remembered (up to a limit)."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        super().__init__()
+        self.exact = frozenset(p for p in patterns if not is_glob(p))
+        self.globs = [re.compile(glob_regex(p), re.S) for p in patterns if is_glob(p)]
+
+    def __missing__(self, v: Any) -> bool:
+        hit = v is not None and (v in self.exact or any(g.match(v) for g in self.globs))
+        if len(self) < _MEMO_LIMIT:
+            self[v] = hit
+        return hit
+
+
 def name_matcher(f: EventFilter) -> Callable[[Any], bool]:
     """The filter's `name` test alone (always true without one), for routing by name."""
     if f.name is None:
@@ -237,8 +253,8 @@ def python_test(f: EventFilter, env: dict[str, Any], prefix: str) -> list[str]:
     if f.team is not None:
         out.append(f"row.get('team') in {bind('teams', frozenset(as_list(f.team)))}")
     if f.path_glob is not None:
-        path_ok = bind("path", _matcher(as_list(f.path_glob)))
-        out.append(f"{path_ok}(pv if type(pv := props.get('path')) is str else as_text(pv))")
+        path_ok = bind("path", GlobMemo(as_list(f.path_glob)))
+        out.append(f"{path_ok}[pv if type(pv := props.get('path')) is str else as_text(pv)]")
     for j, (path, test) in enumerate(f.properties.items()):
         out.append(_prop_source(path, test, f"{j}", bind))
     if f.ratio is not None:

@@ -73,8 +73,9 @@ class SignalEngine:
             "EMPTY": self._empty,
             "contact_dims": self._contact_dims,
         }
-        self._fire: dict[tuple[str, Any], Route] = {}  # by (kind, name)
-        self._replay: dict[tuple[str, Any], Route] = {}
+        self._fire: dict[Any, dict[Any, Route]] = {}  # by kind, then name
+        self._replay: dict[Any, dict[Any, Route]] = {}
+        self._routes = 0  # routes remembered in both tables
         self._shapes: dict[bool, dict[tuple[int, ...], Route]] = {True: {}, False: {}}
         if engine is not None:
             self._load(engine)
@@ -108,33 +109,45 @@ class SignalEngine:
             else:
                 cands = [self.compiled[i] for i in pos]
                 fn = shapes[pos] = build_route(cands, self._bound, fire=fire)
-        table = self._fire if fire else self._replay
-        if len(table) < _ROUTE_LIMIT:
-            table[key] = fn
+        if self._routes < _ROUTE_LIMIT:
+            self._routes += 1
+            (self._fire if fire else self._replay).setdefault(kind, {})[name] = fn
         return fn
+
+    def _slow(self, row: Mapping[str, Any], fire: bool) -> Route:
+        """The route of an event whose kind and name no table holds yet."""
+        return self._route((row["kind"], row.get("name")), fire)
 
     def process(self, row: Mapping[str, Any]) -> list[Signal]:
         """Update state with one event and return the signals it fires (not yet saved)."""
-        key = (row["kind"], row.get("name"))
-        fn = self._fire.get(key) or self._route(key, True)
+        try:
+            fn = self._fire[row["kind"]][row["name"]]
+        except KeyError:
+            fn = self._slow(row, True)
         out: list[Signal] | None = fn(row)
-        return [] if out is None else out
+        return out or []
 
     def replay(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Rebuild window state (cooldowns included) from events in order, building no
         signals: they were stored when the events first came. Returns the crossings seen."""
         table, crossed = self._replay, 0
         for row in rows:
-            key = (row["kind"], row.get("name"))
-            crossed += (table.get(key) or self._route(key, False))(row)
+            try:
+                fn = table[row["kind"]][row["name"]]
+            except KeyError:
+                fn = self._slow(row, False)
+            crossed += fn(row)
         return crossed
 
     def process_many(self, rows: Iterable[Mapping[str, Any]]) -> list[Signal]:
         """`process` each event in order; every signal fired."""
         table, out = self._fire, []
         for row in rows:
-            key = (row["kind"], row.get("name"))
-            fired = (table.get(key) or self._route(key, True))(row)
+            try:
+                fn = table[row["kind"]][row["name"]]
+            except KeyError:
+                fn = self._slow(row, True)
+            fired = fn(row)
             if fired is not None:
                 out.extend(fired)
         return out

@@ -9,6 +9,7 @@ Each definition owns consecutive slots from `Compiled.slot`, by measure:
 - distinct / new_contact: window entries, key counts / seen keys, cooldown end
 - sum: window entries, window total, cooldown end
 - baseline / change: window entries, window total, older entries, older total, cooldown end
+  (counting events, without a property: the totals are the lengths, the total slots unused)
 - first_seen: seen keys, cooldown end
 - state_change: each contact's last value, cooldown end
 
@@ -86,6 +87,8 @@ def view(c: Compiled, a: Slots) -> AccountState | None:
         st.rsum = a[b + 1]
     if mode in ("baseline", "change"):
         st.older, st.osum = a[b + 2], a[b + 3]
+        if c.value_path is None:
+            st.rsum, st.osum = float(len(first)), float(len(st.older))
     return st
 
 
@@ -107,7 +110,10 @@ def dumps(c: Compiled, a: Slots) -> str | None:
         return state_json(first, 0.0, [], 0.0, seen, None, cool)
     if mode == "sum":
         return state_json(first, a[b + 1], [], 0.0, None, None, cool)
-    return state_json(first, a[b + 1], a[b + 2], a[b + 3], None, None, cool)
+    older = a[b + 2]
+    if c.value_path is None:
+        return state_json(first, float(len(first)), older, float(len(older)), None, None, cool)
+    return state_json(first, a[b + 1], older, a[b + 3], None, None, cool)
 
 
 def load(c: Compiled, a: Slots, text: str) -> None:

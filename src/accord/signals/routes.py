@@ -41,19 +41,32 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
     env: dict[str, Any] = {}
     props = any(c.needs_props for c in cands)
     dims = any(c.needs_dims for c in cands)
+    # Rows normally carry every column: subscripts (no exception cost in a `try` until a
+    # column is missing), then `get` for rows without some.
+    read = ["account = row['account_id']", "contact = row['contact_id']"]
+    if props:
+        read.append("raw = row['properties']")
     lines = [
         "def route(row):",
-        "    account = row.get('account_id')",
+        "    try:",
+        *("        " + x for x in read),
+        "    except KeyError:",
+        *("        " + x.replace("row[", "row.get(").replace("']", "')") for x in read),
         "    if not account:",
         "        return None" if fire else "        return 0",
-        "    contact = row.get('contact_id') or None",
+        "    if not contact:",
+        "        contact = None",
     ]
     if any(c.mode not in ("first_seen", "state_change") for c in cands):
         lines.append("    mid = row['message_id']")
     if props:
         lines += [
-            "    raw = row.get('properties')",
-            "    props = loads(raw) if type(raw) is str and raw else parse_properties(raw)",
+            "    if type(raw) is not str:",
+            "        props = parse_properties(raw)",
+            "    elif len(raw) > 2 or (raw and raw != '{}'):",
+            "        props = loads(raw)",
+            "    else:",
+            "        props = NO_PROPS",
         ]
     else:
         lines.append("    props = NO_PROPS")
@@ -64,7 +77,10 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
             "    elif contact is None:",
             "        dims = NO_DIMS",
             "    else:",
-            "        dims = DIMS.get(contact) or contact_dims(row, contact)",
+            "        try:",
+            "            dims = DIMS[contact]",
+            "        except KeyError:",
+            "            dims = contact_dims(row, contact)",
         ]
     else:
         lines.append("    dims = NO_DIMS")
@@ -72,8 +88,9 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
         "    t = row['occurred_at']",
         "    if type(t) is not int:",
         "        t = to_us(t)",
-        "    a = ACCOUNTS.get(account)",
-        "    if a is None:",
+        "    try:",
+        "        a = ACCOUNTS[account]",
+        "    except KeyError:",
         "        a = ACCOUNTS[account] = EMPTY.copy()",
         "    out = None" if fire else "    crossed = 0",
     ]
@@ -151,9 +168,13 @@ def _filter(c: Compiled, env: dict[str, Any], p: str) -> str | None:
     f = c.spec.when.event  # type: ignore[union-attr]
     parts = python_test(f, env, p)
     if c.mode == "state_change":
-        parts.append(
-            f"contact is not None and {_prop(c.value_path or '', env, p + 'v')} is not None"
-        )
+        # most events lack the property: one membership test for them
+        path = c.value_path or ""
+        if "." in path:
+            found = f"(sv := {_prop(path, env, p + 'v')}) is not None"
+        else:
+            found = f"{path!r} in props and (sv := props[{path!r}]) is not None"
+        parts.append(f"contact is not None and {found}")
     return " and ".join(f"({x})" for x in parts) or None
 
 
@@ -163,6 +184,11 @@ def _prop(path: str, env: dict[str, Any], name: str) -> str:
         return f"props.get({path!r})"
     env[name] = prop_getter(path)
     return f"{name}(props)"
+
+
+def _text(expr: str) -> str:
+    """`as_text(expr)` with the common str and None cases inline."""
+    return f"(tv if (tv := {expr}) is None or type(tv) is str else as_text(tv))"
 
 
 def _number(expr: str) -> list[str]:
@@ -239,7 +265,7 @@ def _count(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
 def _key(c: Compiled, env: dict[str, Any], p: str) -> str:
     if c.distinct_path is None:
         return "key = contact"
-    return f"key = as_text({_prop(c.distinct_path, env, p + 'k')})"
+    return f"key = {_text(_prop(c.distinct_path, env, p + 'k'))}"
 
 
 def _distinct(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
@@ -290,20 +316,21 @@ def _relative(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
     for k in ("factor", "min_count", "min_baseline", "at_least", "at_most", "min_previous"):
         env[p + k] = x.get(k)
     b = c.slot
-    value = [] if c.value_path is None else _number(_prop(c.value_path, env, p + "v"))
-    entry = "1.0" if c.value_path is None else "v"
-    lines = [
-        f"rec = a[{b}]",
-        "if rec is None:",
-        f"    rec = a[{b}] = []",
-        f"    a[{b + 2}] = []",
-        "else:",
-        *_shift(c),
-        *value,
-        f"rec.append((t, mid, contact, {entry}))",
-        f"a[{b + 1}] = recent = a[{b + 1}] + {entry}",
-        f"older = a[{b + 3}]",
-    ]
+    if c.value_path is None:
+        lines = _counted(c)
+    else:
+        lines = [
+            f"rec = a[{b}]",
+            "if rec is None:",
+            f"    rec = a[{b}] = []",
+            f"    a[{b + 2}] = []",
+            "else:",
+            *_shift(c),
+            *_number(_prop(c.value_path, env, p + "v")),
+            "rec.append((t, mid, contact, v))",
+            f"a[{b + 1}] = recent = a[{b + 1}] + v",
+            f"older = a[{b + 3}]",
+        ]
     if c.mode == "baseline":
         test = (
             f"recent >= {p}min_count and recent / max(older * {p}factor, "
@@ -318,6 +345,36 @@ def _relative(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
         f"    if {bound} and {_cooled(c)}:",
         "        ev = True",
         "CROSS",
+    ]
+
+
+def _counted(c: Compiled) -> list[str]:
+    """A baseline or change of event counts: the totals are the windows' lengths (the
+    entries' values are all 1.0), so moving and dropping entries keeps no sums."""
+    b = c.slot
+    return [
+        f"rec = a[{b}]",
+        "if rec is None:",
+        f"    rec = a[{b}] = []",
+        f"    old = a[{b + 2}] = []",
+        "else:",
+        f"    old = a[{b + 2}]",
+        f"    lim = t - {c.window_us}",
+        "    if rec and rec[0][0] <= lim:",
+        "        k, n = 1, len(rec)",
+        "        while k < n and rec[k][0] <= lim:",
+        "            k += 1",
+        "        old += rec[:k]",
+        "        del rec[:k]",
+        f"    if old and old[0][0] <= lim - {c.older_us}:",
+        f"        lim -= {c.older_us}",
+        "        k, n = 1, len(old)",
+        "        while k < n and old[k][0] <= lim:",
+        "            k += 1",
+        "        del old[:k]",
+        "rec.append((t, mid, contact, 1.0))",
+        "recent = len(rec)",
+        "older = len(old)",
     ]
 
 
@@ -382,7 +439,7 @@ def _state_change(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
     events = "[row['message_id']]" if c.keep else "[]"
     b = c.slot
     return [
-        f"value = as_text({_prop(c.value_path or '', env, p + 'v')})",
+        "value = sv if type(sv) is str else as_text(sv)",
         f"last_of = a[{b}]",
         "if last_of is None:",
         f"    last_of = a[{b}] = {{}}",

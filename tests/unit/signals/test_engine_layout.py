@@ -45,5 +45,6 @@ def test_engine_layout_states_read_back_as_window_states() -> None:
     for (idx, account), st in states.items():
         c = engine.compiled_by_idx(idx)
         assert rows[c.spec.id, account] == st.dumps()
-        if c.mode == "count":
+        if c.mode == "count" or (c.mode in ("baseline", "change") and c.value_path is None):
             assert st.rsum == len(st.recent)
+            assert st.osum == len(st.older)

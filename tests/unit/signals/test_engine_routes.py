@@ -89,3 +89,44 @@ def test_engine_replay_leaves_the_state_process_leaves() -> None:
     fired = processed.process_many(rows)
     assert replayed.replay(rows) == len(fired) > 0
     assert processed.dirty_rows() == replayed.dirty_rows()
+
+
+def test_engine_routes_take_rows_without_optional_columns() -> None:
+    """Rows lacking `name`, `contact_id` or `properties` (or with empty properties text)
+    fire what rows holding None / an empty object there fire."""
+    engine_specs = [
+        spec({"id": "busy", "description": "x", "strength": 0.5,
+              "when": {"kind": "count", "event": {"kind": "track"}, "window": "3h",
+                       "at_least": 2}}),
+        spec({"id": "people", "description": "x", "strength": 0.5,
+              "when": {"kind": "count", "event": {"kind": "track"}, "distinct": "contact",
+                       "window": "3h", "at_least": 1}}),
+        spec({"id": "left", "description": "x", "strength": 0.5,
+              "when": {"kind": "state_change", "event": {"kind": "track"}, "property": "status",
+                       "fire_on_first": True}}),
+    ]  # fmt: skip
+    full = [event(i + 1, at=timedelta(minutes=i), name=None, contact="c1") for i in range(4)]
+    for r in full:
+        r["properties"] = {}
+    full[3]["properties"] = {"status": "left"}
+    sparse = [dict(r) for r in full]
+    del sparse[0]["name"], sparse[1]["properties"], sparse[2]["contact_id"]
+    full[2]["contact_id"] = None
+    sparse[0]["properties"] = "{}"
+    sparse[3]["properties"] = '{"status": "left"}'
+    want = SignalEngine(None, engine_specs).process_many(full)
+    assert {s.type for s in want} == {"busy", "people", "left"}
+    got = SignalEngine(None, engine_specs).process_many(sparse)
+    assert got == want
+    one = SignalEngine(None, engine_specs)
+    assert [s for r in sparse for s in one.process(r)] == want
+
+
+def test_engine_path_glob_lookup_agrees_with_the_matcher() -> None:
+    from accord.signals.filters import GlobMemo, _matcher
+
+    patterns = ["/pricing*", "*-vs-*", "/demo", "/a?c"]
+    memo, match = GlobMemo(patterns), _matcher(patterns)
+    values = [None, "/pricing", "/pricing/x", "/x-vs-y", "/demo", "/demo/", "/abc", "/ac", ""]
+    for _ in range(2):  # computed, then remembered
+        assert [memo[v] for v in values] == [match(v) for v in values]
