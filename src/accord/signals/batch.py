@@ -222,7 +222,7 @@ def _texts(
     """Message id, account, times and evidence texts of every event a fired row names."""
     parts: list[Any] = [f.rows for f in fired] + [f.ev_pos for f in fired]
     parts += [f.measures["prev"] for f in fired if "prev" in f.measures]
-    ords = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    ords = batch_np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
     by_keys = _dims_by_key(coded, fired)
     con.register("fired_ords", pa.table({"ord": pa.array(ords[ords >= 0], pa.int64())}))
     try:

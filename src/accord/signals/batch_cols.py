@@ -34,6 +34,7 @@ from accord.signals.measures import Compiled
 from accord.signals.specs import EventFilter
 
 _BITS = 32  # flags per UINTEGER mask column
+_CODE_LIMIT = 255  # at most this many combinations travel as a one-byte code
 _GUARD_LIMIT = 512  # more accepted combinations than this: parse every row's properties
 COMBO = "combo"  # kind / name / team
 DIMS = "dims"  # contact seniority / department
@@ -239,7 +240,7 @@ class Coded:
 
     def unsorted_sql(self) -> str:
         """The coded relation (column `a` is the account hash), in no order."""
-        cols = ["hash(kind, name, team) AS g", *_masks(self.sel.atoms[ROW], "mask")]
+        cols = [f"{self._combo_sql()} AS g", *_masks(self.sel.atoms[ROW], "mask")]
         cols += [f"{e} AS {n}" for e, n in self.sel.items.items()]
         dims = ""
         if self.sel.atoms[DIMS] or self.sel.dim_items:
@@ -261,6 +262,23 @@ class Coded:
         source = f"(SELECT *, hash(contact_id) AS hc{j} FROM ev WHERE account_id IS NOT NULL)"
         select = f"SELECT hash(e.account_id) AS a, e.t, e.ord, {', '.join(cols)}"
         return f"{select} FROM {source} e {dims}"
+
+    def _combo_sql(self) -> str:
+        """Column `g`: the row's combination as its position in `combos` (one byte instead
+        of the 64-bit hash: the sort carries less), `len(combos)` for one not there; the
+        hash itself when there are too many combinations for a byte."""
+        if not 0 < len(self.combos) < _CODE_LIMIT:
+            return "hash(kind, name, team)"
+        whens = " ".join(f"WHEN {int(h)}::UBIGINT THEN {i}" for i, h in enumerate(self.combos))
+        return f"(CASE hash(kind, name, team) {whens} ELSE {len(self.combos)} END)::UTINYINT"
+
+    def _combo_codes(self, g: npt.NDArray[np.generic]) -> npt.NDArray[np.intp]:
+        """Positions in `combos` of a fetched `g` column (`len(combos)`: none)."""
+        if 0 < len(self.combos) < _CODE_LIMIT:
+            return g.astype(np.intp)
+        g = g.astype(np.uint64, copy=False)
+        at = np.minimum(np.searchsorted(self.combos, g), max(len(self.combos) - 1, 0))
+        return np.where(self.combos[at] == g, at, len(self.combos)) if len(self.combos) else at
 
     def dim_texts(self) -> dict[str, str]:
         """Text expressions over the contact's dims (seniority, department) -> column name."""
@@ -305,15 +323,14 @@ class Coded:
     def flags(self, arrays: dict[str, npt.NDArray[np.generic]]) -> None:
         """Replace the mask columns and `g` of a fetched partition by one boolean array
         per flag."""
-        g = arrays.pop("g").astype(np.uint64, copy=False)
-        code = np.minimum(np.searchsorted(self.combos, g), max(len(self.combos) - 1, 0))
+        code = self._combo_codes(arrays.pop("g"))
         masks = {k: arrays.pop(k).astype(np.uint32, copy=False)
                  for k in list(arrays) if k.startswith(("mask", "dmask"))}  # fmt: skip
         index = {ROW: self.sel.atoms[ROW], DIMS: self.sel.atoms[DIMS]}
         prefix = {ROW: "mask", DIMS: "dmask"}
         for atoms_of, name in self.sel.flags.items():
-            ok = self.combo_ok[name]
-            flag = ok[code] if not ok.all() else np.ones(len(g), bool)
+            ok = np.append(self.combo_ok[name], False)  # the last: no known combination
+            flag = ok[code] if not ok[:-1].all() else np.ones(len(code), bool)
             for domain, sql in atoms_of:
                 if domain == COMBO:
                     continue

@@ -120,6 +120,17 @@ def _since(f: Fired, t: npt.NDArray[np.int64], since_us: int) -> Fired:
     return Fired(f.c, f.rows[keep], {k: v[keep] for k, v in f.measures.items()}, pos, cut)
 
 
+def unique(values: I64) -> I64:
+    """The sorted distinct values (a sort and a comparison: `np.unique` hashes, which is
+    many times slower on millions of integers)."""
+    out = np.sort(values)
+    if len(out) < 2:
+        return out
+    keep = np.ones(len(out), bool)
+    keep[1:] = out[1:] != out[:-1]
+    return out[keep]
+
+
 def _ranges(starts: I64, stops: I64) -> I64:
     """Concatenated aranges [starts[i], stops[i])."""
     lens = stops - starts
@@ -131,16 +142,30 @@ def _ranges(starts: I64, stops: I64) -> I64:
 
 
 def _cooldown(keys: I64, cd: int) -> I64:
-    """Candidates (sorted keys) that fire: each fired one mutes the next `cd` of its account."""
+    """Candidates (sorted keys) that fire: each fired one mutes the next `cd` of its account.
+
+    A candidate at least `cd` after the one before it always fires (no fired one can mute
+    it); from those, the chain of next unmuted candidates is followed by pointer doubling
+    (each step doubles the hops every reached candidate jumps), so no step is per row."""
     n = len(keys)
     if not cd or n == 0:
         return np.arange(n, dtype=np.int64)
-    nxt = np.searchsorted(keys, keys + cd, "left").tolist()
-    out, j = [], 0
-    while j < n:
-        out.append(j)
-        j = nxt[j]
-    return np.asarray(out, dtype=np.int64)
+    jump = np.empty(n + 1, np.int64)
+    jump[:n] = np.searchsorted(keys, keys + cd, "left")
+    jump[n] = n
+    fired = np.empty(n + 1, bool)
+    fired[0] = True
+    fired[1:n] = keys[1:] - keys[:-1] >= cd
+    fired[n] = False
+    reached = int(np.count_nonzero(fired))
+    while True:
+        fired[jump[np.flatnonzero(fired)]] = True
+        fired[n] = False
+        now = int(np.count_nonzero(fired))
+        if now == reached:
+            return np.flatnonzero(fired)
+        reached = now
+        jump = jump[jump]
 
 
 def _evidence(c: Compiled, pool: I64, pool_keys: I64, at_keys: I64, upto: I64) -> tuple[I64, I64]:

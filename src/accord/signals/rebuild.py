@@ -92,7 +92,9 @@ def _partition_pieces(
     t = arr["t"].astype(np.int64, copy=False)
     idx = np.flatnonzero(arr[sc.match])
     touched = np.flatnonzero(arr[sc.touch]) if sc.touch else idx
-    st_acc, first = np.unique(acc[touched], return_index=True)
+    touched_acc = acc[touched]  # sorted: partitions are in account order
+    first = np.flatnonzero(np.diff(touched_acc, prepend=-1) != 0)
+    st_acc = touched_acc[first]
     p = _Pieces(c, touched[first], np.full(len(st_acc), -1, np.int64))
     if c.cooldown_us and len(fired):
         last = fired[_group_ends(acc[fired])]
@@ -159,7 +161,7 @@ def _texts(
     con: duckdb.DuckDBPyConnection, coded: batch_cols.Coded, pieces: list[_Pieces]
 ) -> pa.Table:
     ords = [p.account for p in pieces] + [o for p in pieces for _, o in p.lists.values()]
-    wanted = np.unique(np.concatenate(ords)) if ords else _EMPTY
+    wanted = batch_np.unique(np.concatenate(ords)) if ords else _EMPTY
     con.register("state_ords", pa.table({"ord": pa.array(wanted, pa.int64())}))
     try:
         return con.sql(coded.text_query("state_ords")).to_arrow_table()

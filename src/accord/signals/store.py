@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,73 @@ def _insert(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A statement compiled once per dialect: its SQL text, the parameter names in the
+    order the driver takes them (None: by name) and each parameter's bind processor."""
+
+    sql: str
+    order: tuple[str, ...] | None
+    process: dict[str, Callable[[Any], Any]]
+
+    def params(self, rows: Iterable[dict[str, Any]]) -> list[Any]:
+        """Driver parameters of `rows` (each row holds every parameter by name)."""
+        process = self.process
+        rows = [{**r, **{k: f(r[k]) for k, f in process.items()}} for r in rows] if process \
+            else list(rows)  # fmt: skip
+        if self.order is None:
+            return rows
+        order = self.order
+        return [tuple(r[k] for k in order) for r in rows]
+
+
+_PREPARED: dict[tuple[str, str, str], _Prepared] = {}
+
+
+def _prepared(conn: Connection, name: str, build: Callable[[Connection], Any]) -> _Prepared:
+    """The statement `build` makes for this connection's dialect, compiled once (building
+    and compiling a statement per call costs several times what the driver's executemany
+    of a few rows does)."""
+    dialect = conn.dialect
+    key = (name, dialect.name, dialect.driver)
+    found = _PREPARED.get(key)
+    if found is None:
+        compiled = build(conn).compile(dialect=dialect)
+        process = {}
+        for bind_name, bind in compiled.binds.items():
+            fn = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if fn is not None:
+                process[bind_name] = fn
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        found = _PREPARED[key] = _Prepared(compiled.string, order, process)
+    return found
+
+
+_SIGNAL_COLUMNS = ("id", "account_id", "type", "fired_at", "observed_at", "strength",
+                   "evidence", "dedupe_key", "cooldown_until", "source_lag_s", "half_life_s",
+                   "definition", "created_at")  # fmt: skip
+
+
+def _insert_signals(conn: Connection) -> Insert:
+    values = {c: bindparam(c, type_=signals.c[c].type) for c in _SIGNAL_COLUMNS}
+    return _insert(conn, signals).values(values).on_conflict_do_nothing()  # type: ignore[no-any-return]
+
+
+def _upsert_states(conn: Connection) -> Insert:
+    cols = ("signal_id", "account_id", "fingerprint", "state", "updated_at")
+    stmt = _insert(conn, signal_state).values(
+        {c: bindparam(c, type_=signal_state.c[c].type) for c in cols}
+    )
+    return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=["signal_id", "account_id"],
+        set_={
+            "fingerprint": stmt.excluded.fingerprint,
+            "state": stmt.excluded.state,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
 
 
 def _row(s: Signal, now: datetime) -> dict[str, Any]:
@@ -42,24 +110,15 @@ def _row(s: Signal, now: datetime) -> dict[str, Any]:
 
 
 def save_signals(conn: Connection, fired: Sequence[Signal]) -> int:
-    """Insert fired signals; one already stored (same account and dedupe key) is skipped."""
+    """Insert fired signals; one already stored (same account and dedupe key) is skipped,
+    and of several with one key in `fired` the last is offered. Returns the rows inserted."""
     if not fired:
         return 0
     now = datetime.now(UTC)
-    keys = sorted({s.dedupe_key for s in fired})
-    known: set[tuple[str, str]] = set()
-    for i in range(0, len(keys), 500):
-        q = select(signals.c.account_id, signals.c.dedupe_key).where(
-            signals.c.dedupe_key.in_(keys[i : i + 500])
-        )
-        known.update((a, k) for a, k in conn.execute(q))
-    new = {
-        (s.account_id, s.dedupe_key): s for s in fired if (s.account_id, s.dedupe_key) not in known
-    }
-    if new:
-        stmt: Insert = _insert(conn, signals).on_conflict_do_nothing()
-        conn.execute(stmt, [_row(s, now) for s in new.values()])
-    return len(new)
+    new = {(s.account_id, s.dedupe_key): s for s in fired}
+    prepared = _prepared(conn, "save_signals", _insert_signals)
+    result = conn.exec_driver_sql(prepared.sql, prepared.params(_row(s, now) for s in new.values()))
+    return result.rowcount if result.rowcount >= 0 else len(new)
 
 
 _TABLE_COLUMNS = ("id", "account_id", "type", "strength", "dedupe_key", "source_lag_s",
@@ -124,16 +183,8 @@ def save_states(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         payload = orjson.dumps(list(latest.values())).decode()
         conn.exec_driver_sql(_PG_SAVE_STATES, (now, payload))
         return
-    stmt = _insert(conn, signal_state)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["signal_id", "account_id"],
-        set_={
-            "fingerprint": stmt.excluded.fingerprint,
-            "state": stmt.excluded.state,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-    conn.execute(stmt, [{**r, "updated_at": now} for r in rows])
+    prepared = _prepared(conn, "save_states", _upsert_states)
+    conn.exec_driver_sql(prepared.sql, prepared.params({**r, "updated_at": now} for r in rows))
 
 
 def load_states(engine: Engine, fingerprints: dict[str, str]) -> Iterable[tuple[str, str, str]]:

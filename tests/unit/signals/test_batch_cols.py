@@ -54,3 +54,32 @@ def test_batch_cols_filter_atoms_split_the_filter_by_where_it_is_evaluated() -> 
     assert "kind" not in atoms["row"]
     assert atoms["dims"] == compile_sql(EventFilter(contact_seniority=["vp"]))
     assert filter_atoms(EventFilter()) == []
+
+
+@pytest.mark.parametrize("names", [6, 300], ids=["byte-code", "hash"])
+def test_batch_cols_flags_match_the_filter_with_few_or_many_combinations(names: int) -> None:
+    from accord.signals import batch
+    from accord.signals.measures import compile_spec
+    from tests.unit.signals.helpers import spec
+
+    wanted = {"kind": ["track"], "name": ["n1*", "n2"], "properties": {"v": {"at_least": 2}}}
+    when = {"kind": "count", "event": wanted, "window": "1h", "at_least": 1}
+    loaded = spec({"id": "busy", "description": "x", "strength": 0.5, "when": when})
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE ev AS SELECT i AS ord, 'm' || i AS msg, i * 1000 AS t, i * 1000 AS rt, "
+        "['track', 'page'][1 + i % 2] AS kind, 'n' || (i % $names) AS name, NULL AS team, "
+        "'acc_' || (i % 7) AS account_id, NULL AS contact_id, "
+        "'{\"v\": ' || (i % 4) || '}' AS properties FROM range(3000) t(i)",
+        {"names": names},
+    )
+    coded = batch.coded_for([compile_spec(0, loaded)])
+    got: dict[int, bool] = {}
+    for arrays in batch.partitions(con, coded, rows_per_part=700):
+        flag = arrays[coded.specs[0].match]
+        got.update(zip(arrays["ord"].tolist(), flag.tolist(), strict=True))
+    sql = compile_sql(EventFilter.model_validate(wanted))
+    want = dict(con.execute(f"SELECT ord, COALESCE({sql}, FALSE) FROM ev").fetchall())
+    assert got == want
+    assert 0 < sum(want.values()) < len(want)
+    assert (len(coded.combos) < 255) == (names < 255)
