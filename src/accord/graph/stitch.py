@@ -61,14 +61,18 @@ class IdentityStitcher:
 
     def stitch(self, call: Call) -> tuple[str | None, str | None]:
         """(account_id, contact_id) for `call`, learning from it."""
-        user_id, anonymous_id = call.user_id, call.anonymous_id
+        user_id, anonymous_id, kind = call.user_id, call.anonymous_id, call.kind
         _, contact, account = self._current(user_id, anonymous_id)
-        if call.kind == "identify" or contact is None:
+        if kind == "identify" or (contact is None and call.email):
             contact, account = self._from_traits(call, contact, account)
-        group_account = self._group_account(call)
-        if group_account is not None:
-            account = group_account
-        if call.kind == "alias" and call.previous_id:
+        group_id = call.group_id
+        if group_id is not None:
+            group_account = (
+                self.groups.get(group_id) if kind != "group" else self._group_account(call)
+            )
+            if group_account is not None:
+                account = group_account
+        if kind == "alias" and call.previous_id:
             self._remember("anonymous", call.previous_id, (user_id, contact, account))
         if user_id and (contact or account):
             self._remember("user", user_id, (user_id, contact, account))

@@ -65,6 +65,7 @@ class EventCatalogue:
         self.prefixes: dict[str, Mapping] = {}
         self._lengths: list[int] = []
         self._answers: dict[tuple[str, str | None, str | None], tuple[str, str | None]] = {}
+        self._tracks: dict[str, tuple[str, str | None]] = {}  # the same, for track names
         for entry in entries:
             self.add(entry)
 
@@ -80,6 +81,7 @@ class EventCatalogue:
                 self.paths[page] = mapping
         self._lengths = sorted({len(p) for p in self.prefixes}, reverse=True)
         self._answers.clear()
+        self._tracks.clear()
 
     def extended(self, entries: Iterable[CatalogueEntry]) -> EventCatalogue:
         """A copy of this catalogue with `entries` added over it."""
@@ -119,6 +121,15 @@ class EventCatalogue:
             if len(self._answers) >= ANSWERS_KEPT:
                 self._answers.clear()
             answer = self._answers[key] = self._classify(call_type, name, path)
+        return answer
+
+    def classify_track(self, name: str) -> tuple[str, str | None]:
+        """`classify("track", name, None)`, remembered by name alone (the commonest call)."""
+        answer = self._tracks.get(name)
+        if answer is None:
+            if len(self._tracks) >= ANSWERS_KEPT:
+                self._tracks.clear()
+            answer = self._tracks[name] = self._classify("track", name, None)
         return answer
 
     def _classify(

@@ -117,20 +117,28 @@ def _text(value: Any) -> str | None:
 
 
 def _compact(
-    props: dict[str, Any], traits: dict[str, Any], context: dict[str, Any], extra: dict[str, Any]
+    props: dict[str, Any],
+    traits: dict[str, Any],
+    context: dict[str, Any],
+    previous_id: str | None,
+    group_id: str | None,
 ) -> str:
     # The call's properties sit at the top level, where signal and score filters read them
-    # (`path`, `seats`, `topic`...); traits and the kept context sit beside them.
-    kept = {k: v for k, v in context.items() if k in CONTEXT_KEEP} if context else None
-    if not (traits or kept or extra):
+    # (`path`, `seats`, `topic`...); traits, the kept context and the ids sit beside them.
+    kept = None
+    if context and not CONTEXT_KEEP.isdisjoint(context):  # no comprehension when none is kept
+        kept = {k: v for k, v in context.items() if k in CONTEXT_KEEP}
+    if not (traits or kept or previous_id or group_id):
         return orjson.dumps(props).decode() if props else "{}"
     out: dict[str, Any] = dict(props) if props else {}
     if traits:
         out["traits"] = traits
     if kept:
         out["context"] = kept
-    if extra:
-        out.update(extra)
+    if previous_id is not None:
+        out["previousId"] = previous_id
+    if group_id is not None:
+        out["groupId"] = group_id
     return orjson.dumps(out).decode()
 
 
@@ -173,11 +181,19 @@ def parse_call(
     get = msg.get
     if kind is None:
         kind = get("type")
-        if kind not in KINDS:
+        if type(kind) is not str or kind not in KINDS:
             got = f"'{kind}'" if kind is not None else "missing"
             raise _fail(where, "type", f"{got}; use one of {', '.join(sorted(KINDS))}")
-    user_id = _id_or_none(get("userId"), "userId", where)
-    anonymous_id = _id_or_none(get("anonymousId"), "anonymousId", where)
+    # The common cases of each check are answered inline (absent, or a plain short string):
+    # this runs once per event on the ingest hot path.
+    user_id = get("userId")
+    if user_id is not None and not (
+        type(user_id) is str and 0 < len(user_id) <= MAX_ID and "\x00" not in user_id
+    ):
+        user_id = _ident(user_id, "userId", where)
+    anonymous_id = get("anonymousId")
+    if anonymous_id is not None:
+        anonymous_id = _id_or_none(anonymous_id, "anonymousId", where)
     if user_id is None and (anonymous_id is None or kind == "alias"):
         raise _missing_who(msg, kind, where)
     context, props, traits = get("context"), get("properties"), get("traits")
@@ -187,9 +203,19 @@ def parse_call(
         props = _obj(props, "properties", where)
     if type(traits) is not dict:
         traits = _obj(traits, "traits", where)
-    name = _name(msg, kind, where)
-    extra: dict[str, str] = {}
-    group_id = _id_or_none(get("groupId"), "groupId", where)
+    name: str | None
+    if kind == "track":
+        event = get("event")
+        if type(event) is not str or not event or event[0].isspace() or event[-1].isspace():
+            event = _name(msg, kind, where)
+        elif len(event) > MAX_ID:
+            event = event[:MAX_ID]
+        name = event
+    else:
+        name = _name(msg, kind, where)
+    group_id = get("groupId")
+    if group_id is not None:
+        group_id = _id_or_none(group_id, "groupId", where)
     previous_id = None
     if kind == "group" and group_id is None:
         raise _fail(where, "groupId", "a group call needs groupId")
@@ -197,35 +223,53 @@ def parse_call(
         previous_id = _id_or_none(get("previousId"), "previousId", where)
         if previous_id is None:
             raise _fail(where, "previousId", "an alias call needs previousId")
-        extra["previousId"] = previous_id
     if group_id is None and context:
-        group_id = _id_or_none(context.get("groupId"), "groupId", f"{where}context.")
-    if group_id is not None:
-        extra["groupId"] = group_id
-    team = (_text(props.get("team")) if props else None) or (
-        _text(context.get("team")) if context else None
-    )
-    event_kind, team = _classify(catalogue, kind, name, props, context, team)
+        group_id = context.get("groupId")
+        if group_id is not None and not (
+            type(group_id) is str and 0 < len(group_id) <= MAX_ID and "\x00" not in group_id
+        ):
+            group_id = _ident(group_id, "groupId", f"{where}context.")
+    team = props.get("team") if props else None
+    if type(team) is not str or not team:
+        team = context.get("team") if context else None
+        if type(team) is not str or not team:
+            team = None
+    if kind == "track" and catalogue is not None:
+        event_kind, team = _classify_track(catalogue, name or "", props, team)
+    else:
+        event_kind, team = _classify(catalogue, kind, name, props, context, team)
     if "timestamp" in msg or "originalTimestamp" in msg or "sentAt" in msg:
         occurred_at = _occurred_at(msg, received_at, sent_at, where)
     else:
         occurred_at = received_at
-    return Call(
-        message_id=_id_or_none(get("messageId"), "messageId", where) or str(uuid.uuid4()),
-        kind=kind,
-        name=name,
-        team=team[:20] if team else None,
-        event_kind=event_kind,
-        occurred_at=occurred_at,
-        user_id=user_id,
-        anonymous_id=anonymous_id,
-        group_id=group_id,
-        previous_id=previous_id,
-        email=_email(traits, context),
-        company=_company(traits, kind) if traits else None,
-        website=(_text(traits.get("website")) or _text(traits.get("domain"))) if traits else None,
-        properties=_compact(props, traits, context, extra),
-    )
+    message_id = get("messageId")
+    if message_id is None or not (
+        type(message_id) is str and 0 < len(message_id) <= MAX_ID and "\x00" not in message_id
+    ):
+        message_id = _id_or_none(message_id, "messageId", where) or str(uuid.uuid4())
+    if traits:
+        company = _company(traits, kind)
+        website = _text(traits.get("website")) or _text(traits.get("domain"))
+        email = _email(traits, context)
+    else:
+        company = website = None
+        email = _email(traits, context) if context and "traits" in context else None
+    return tuple.__new__(Call, (
+        message_id,
+        kind,
+        name,
+        team[:20] if team else None,
+        event_kind,
+        occurred_at,
+        user_id,
+        anonymous_id,
+        group_id,
+        previous_id,
+        email,
+        company,
+        website,
+        _compact(props, traits, context, previous_id, group_id),
+    ))  # fmt: skip
 
 
 def _classify(
@@ -247,6 +291,18 @@ def _classify(
     explicit = props.get("kind") if props else None
     if type(explicit) is str and explicit in KIND_NAMES:
         found_kind = explicit
+    return found_kind, team or found_team
+
+
+def _classify_track(
+    catalogue: EventCatalogue, name: str, props: dict[str, Any], team: str | None
+) -> tuple[str, str | None]:
+    """`_classify` of a track call (no page path to look at)."""
+    found_kind, found_team = catalogue.classify_track(name)
+    if props:
+        explicit = props.get("kind")
+        if type(explicit) is str and explicit in KIND_NAMES:
+            found_kind = explicit
     return found_kind, team or found_team
 
 
@@ -283,7 +339,7 @@ def to_row(
     """The events-table row of a call; `received_at` as `utc_text()` gives it (of `received`,
     when given: a call that took its time from the receipt reuses that text)."""
     occurred = call.occurred_at
-    return EventRow(
+    return tuple.__new__(EventRow, (
         call.message_id,
         source,
         received_at if occurred is received else occurred.isoformat(" ", "microseconds")[:26],
@@ -296,4 +352,4 @@ def to_row(
         call.user_id,
         call.anonymous_id,
         call.properties,
-    )
+    ))  # fmt: skip

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any, NamedTuple
 
 import orjson
@@ -56,6 +57,8 @@ def utc_text(value: datetime) -> str:
 
 def _unique(rows: Sequence[EventRow]) -> list[EventRow]:
     """First occurrence of each (source, message_id) within `rows`."""
+    if len({row[1] for row in rows}) == 1 and len({row[0] for row in rows}) == len(rows):
+        return list(rows)  # the usual case: one source, no message twice
     seen: dict[tuple[str, str], EventRow] = {}
     for row in rows:
         seen.setdefault((row[1], row[0]), row)
@@ -94,6 +97,19 @@ def _seen_sqlite(raw: Any, rows: list[EventRow], now: str) -> set[tuple[str, str
     return seen
 
 
+def _all_new_sqlite(raw: Any, rows: list[EventRow], now: str) -> bool:
+    """Record the keys of `rows` (one source) as seen when none of them is stored yet: one
+    statement, where telling new from seen keys takes two; False (nothing recorded) when
+    some key is stored already."""
+    raw.execute("SAVEPOINT event_keys")
+    ids_json = orjson.dumps([row[0] for row in rows]).decode()
+    taken = raw.execute(_SQLITE_DEDUPE, (rows[0][1], now, ids_json)).rowcount
+    if taken != len(rows):
+        raw.execute("ROLLBACK TO event_keys")
+    raw.execute("RELEASE event_keys")
+    return bool(taken == len(rows))
+
+
 def _sqlite_insert_sql(n: int) -> str:
     return f"INSERT INTO events ({_COLS}) VALUES " + ",".join([_ROW_MARKS] * n)
 
@@ -118,15 +134,19 @@ def _insert_sqlite(raw: Any, rows: list[EventRow]) -> None:
     """Multi-row INSERTs: one statement (one trip out of the GIL) per chunk, not per row."""
     start = 0
     for size in _chunks(len(rows)):
-        chunk = rows[start : start + size]
+        values = list(chain.from_iterable(rows[start : start + size]))
         start += size
-        raw.execute(_sqlite_insert_sql(size), [value for row in chunk for value in row])
+        raw.execute(_sqlite_insert_sql(size), values)
 
 
 def _write_sqlite(raw: Any, rows: list[EventRow], now: str) -> int:
-    seen = _seen_sqlite(raw, rows, now)
-    if seen:
-        rows = [r for r in rows if (r[1], r[0]) not in seen]
+    # Inside a transaction (the group-commit writer's), a retry is rare: try the keys as new.
+    # Outside one, a savepoint would start and commit its own, so take the two statements.
+    single = raw.in_transaction and len({row[1] for row in rows}) == 1
+    if not (single and _all_new_sqlite(raw, rows, now)):
+        seen = _seen_sqlite(raw, rows, now)
+        if seen:
+            rows = [r for r in rows if (r[1], r[0]) not in seen]
     if rows:
         _insert_sqlite(raw, rows)
     return len(rows)
