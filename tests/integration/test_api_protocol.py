@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import socket
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
 import pytest
@@ -29,9 +31,11 @@ def answered_fast(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     seen: list[str | None] = []
     real = protocol.IngestProtocol._answer_fast
 
-    def counting(self: protocol.IngestProtocol, fast: protocol._Pending) -> None:
-        seen.append(fast.kind)
-        real(self, fast)
+    def counting(
+        self: protocol.IngestProtocol, kind: str | None, auth: str | None, body: bytes
+    ) -> None:
+        seen.append(kind)
+        real(self, kind, auth, body)
 
     monkeypatch.setattr(protocol.IngestProtocol, "_answer_fast", counting)
     return seen
@@ -128,3 +132,39 @@ def test_protocol_closes_after_answering_http10_and_connection_close(server: Ser
         assert received.startswith(b"HTTP/1.1 200 OK")
         assert b"connection: close" in received.lower()
     assert server.event_count() == 1  # the retry of p-9 is deduplicated
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One answer's status line (the body is short and arrives with its head)."""
+    received = b""
+    while b'{"success":true}' not in received:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        received += chunk
+    return received.split(b"\r\n")[0]
+
+
+def test_protocol_closes_a_connection_once_idle_for_the_keep_alive_timeout(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One timer per connection: requests that keep coming, each within the timeout, keep
+    it open past the timeout; silence closes it."""
+    real_init = protocol.IngestProtocol.__init__
+
+    def short_keep_alive(self: protocol.IngestProtocol, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        self.timeout_keep_alive = 0.4
+
+    monkeypatch.setattr(protocol.IngestProtocol, "__init__", short_keep_alive)
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        started = time.monotonic()
+        for n in range(8):
+            sock.sendall(request(server, "/v1/track", call(100 + n)))
+            assert read_answer(sock) == b"HTTP/1.1 200 OK"
+            answered = time.monotonic()
+            time.sleep(0.15)
+        assert answered - started > 1.0  # well past one timeout, still open
+        assert sock.recv(65536) == b""  # closed by the server
+        assert 0.35 < time.monotonic() - answered < 3.0
+    assert server.event_count() == 8

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from accord.store.events import EventRow, attach_anonymous, write_events_raw, write_identities
+from accord.store.wal_checkpoint import INTERVAL_SECONDS, RESTART_FRAMES, WalCheckpointer
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,19 @@ class GroupCommitWriter:
     It keeps one connection for its lifetime and writes through the DBAPI driver directly,
     in a few statements per commit whatever the number of rows (each statement hands the
     GIL back and forth once). `on_commit` runs in the writer thread after each commit.
+
+    On a SQLite file, a `WalCheckpointer` runs beside it: no commit checkpoints the log.
     """
 
-    def __init__(self, engine: Engine, *, max_rows: int = 20_000, linger: float = 0.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_rows: int = 20_000,
+        linger: float = 0.0,
+        checkpoint_seconds: float = INTERVAL_SECONDS,
+        checkpoint_frames: int = RESTART_FRAMES,
+    ) -> None:
         self.engine = engine
         self.max_rows = max_rows
         self.linger = linger
@@ -116,6 +127,13 @@ class GroupCommitWriter:
         database = engine.url.database if self._sqlite else None
         file_db = bool(database) and database != ":memory:"
         self._lock = WriterLock(database) if file_db and database else contextlib.nullcontext()
+        self.checkpointer: WalCheckpointer | None = None
+        self._checkpoint_lock: WriterLock | None = None
+        if file_db and database:
+            self._checkpoint_lock = WriterLock(database)
+            self.checkpointer = WalCheckpointer(engine, self._checkpoint_lock,
+                                                interval=checkpoint_seconds,
+                                                restart_frames=checkpoint_frames)  # fmt: skip
         self._errors: tuple[type[BaseException], ...] = (SQLAlchemyError,)
         dbapi = getattr(engine.dialect, "loaded_dbapi", None)
         if dbapi is not None:
@@ -125,6 +143,8 @@ class GroupCommitWriter:
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
 
     def start(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -132,6 +152,10 @@ class GroupCommitWriter:
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+        if self._checkpoint_lock is not None:
+            self._checkpoint_lock.close()
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
@@ -178,6 +202,10 @@ class GroupCommitWriter:
             self._conn = self.engine.connect()
             if self._sqlite:  # an acknowledged event must survive a power cut, not only a crash
                 self._conn.exec_driver_sql("PRAGMA synchronous=FULL")
+                # Multi-row statements in a transaction keep a statement journal; past 64 KiB
+                # (a few dozen random index pages) SQLite spills it to a temporary file,
+                # created, written and deleted in every commit. Keep it in memory.
+                self._conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
         return self._conn
 
     def _write(self, taken: list[WriteRequest]) -> None:
