@@ -50,12 +50,14 @@ FAST_PATH = False  # serve every test as `accord serve` does (the test_segment_f
 
 
 @contextmanager
-def running_server(workspace: Workspace, *, dispatch: bool = False) -> Iterator[Server]:
+def running_server(
+    workspace: Workspace, *, dispatch: bool = False, consumer_process: bool = False
+) -> Iterator[Server]:
     """Serve `create_app(workspace)` with uvloop + httptools until the block ends; with
     `dispatch`, behind `ingest_first` (the `/v1/*` ASGI fast path); with FAST_PATH set, as
     `accord serve` runs it (also `IngestProtocol`, ingest answered inside the protocol)."""
     key_id, key = create_key(workspace.engine, "write", "tests")
-    app = create_app(workspace)
+    app = create_app(workspace, consumer_process=consumer_process)
     served = ingest_first(app, app.state.ingest) if dispatch or FAST_PATH else app
     port = free_port()
     http: type[IngestProtocol] | str = IngestProtocol if FAST_PATH else "httptools"

@@ -10,7 +10,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,12 +27,15 @@ from accord.graph.stitch import IdentityStitcher, read_identities
 from accord.ingest.event_catalogue import load_catalogue
 from accord.realtime.consumer import Consumer
 from accord.realtime.gcwatch import GcWatch
+from accord.realtime.process import ConsumerProcess
+from accord.realtime.watch import CommitNotifier
 from accord.signals import load_library
 from accord.store.group_commit import GroupCommitWriter
 from accord.workspace import Workspace, open_workspace
 
 REFRESH_SECONDS = 5.0
-CONSUMER_GAP_SECONDS = 0.01  # at most one signal-consumer step per 10 ms under load
+CONSUMER_GAP_SECONDS = 0.002  # at most one signal-consumer step per 2 ms under load
+CONSUMER_POLL_SECONDS = 0.05  # a step at least this often (commits wake it sooner)
 # The writer thread gives up the GIL around every database call; with the default 5 ms
 # switch interval each hand-back waits behind the busy event loop and a commit takes ~15 ms.
 GIL_SWITCH_SECONDS = 0.0002
@@ -62,14 +65,27 @@ async def _refresh_forever(ingest: SegmentIngest, workspace: Workspace) -> None:
 
 
 class WakingWriter(GroupCommitWriter):
-    """The group-commit writer that also wakes the signal consumer after each commit."""
+    """The group-commit writer that also wakes the signal consumer after each commit: the one
+    in this process directly, one in another process (another worker's, `accord worker`)
+    through `CommitNotifier` on PostgreSQL (SQLite's watchers see the commit by themselves).
+    No notification is sent while this process's consumer leads: nobody else needs it."""
 
-    def __init__(self, engine: Engine, wake: threading.Event) -> None:
+    def __init__(
+        self, engine: Engine, wake: threading.Event, leads: Callable[[], bool] = lambda: False
+    ) -> None:
         super().__init__(engine)
         self.wake = wake
+        self.leads = leads
+        self.notifier = CommitNotifier(engine)
 
     def on_commit(self) -> None:
         self.wake.set()
+        if self.notifier.enabled and not self.leads():
+            self.notifier.notify()
+
+    def stop(self) -> None:
+        super().stop()
+        self.notifier.close()
 
 
 class PacedWake(threading.Event):
@@ -98,18 +114,27 @@ def _start_consumer(consumer: Consumer) -> None:
     consumer.start()
 
 
-def create_app(workspace: Workspace, *, consumer: bool = True) -> FastAPI:
+def create_app(
+    workspace: Workspace, *, consumer: bool = True, consumer_process: bool = False
+) -> FastAPI:
     """The app over an opened (migrated) workspace; `consumer` runs the real-time signal
-    consumer in a thread (leave it to `accord worker` with False)."""
+    consumer, in a thread of this process or with `consumer_process` in a child process
+    (`accord.realtime.process`; leave it to `accord worker` with `consumer=False`)."""
     engine = workspace.engine
     keys = WriteKeys(engine)
     wake = PacedWake(CONSUMER_GAP_SECONDS)
-    writer = WakingWriter(engine, wake)
     gc_watch = GcWatch()
     signals: Consumer | None = None
-    if consumer:
+    child: ConsumerProcess | None = None
+    if consumer and consumer_process:
+        load_library(workspace.settings.definitions_dir)  # bad files fail here, not in the child
+        child = ConsumerProcess(workspace.path, workspace.settings.database_url,
+                                poll_seconds=CONSUMER_POLL_SECONDS,
+                                gap_seconds=CONSUMER_GAP_SECONDS)  # fmt: skip
+    elif consumer:
         specs = load_library(workspace.settings.definitions_dir)
-        signals = Consumer(engine, specs, wake=wake, poll_seconds=0.05)
+        signals = Consumer(engine, specs, wake=wake, poll_seconds=CONSUMER_POLL_SECONDS)
+    writer = WakingWriter(engine, wake, lambda: signals is not None and signals.leader.held)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,6 +144,8 @@ def create_app(workspace: Workspace, *, consumer: bool = True) -> FastAPI:
         writer.start()
         if signals is not None:
             await asyncio.to_thread(_start_consumer, signals)
+        if child is not None:
+            await asyncio.to_thread(child.start)
         refresher = asyncio.create_task(_refresh_forever(ingest, workspace))
         gc.collect()
         gc.freeze()
@@ -131,6 +158,8 @@ def create_app(workspace: Workspace, *, consumer: bool = True) -> FastAPI:
             writer.stop()
             if signals is not None:
                 await asyncio.to_thread(signals.stop)
+            if child is not None:
+                await asyncio.to_thread(child.stop)
 
     catalogue = load_catalogue(workspace.settings.definitions_dir)  # bad files fail at start-up
     ingest = SegmentIngest(keys, IdentityStitcher(AccountLookup.empty()), writer, catalogue)
@@ -139,6 +168,7 @@ def create_app(workspace: Workspace, *, consumer: bool = True) -> FastAPI:
     app.state.writer = writer
     app.state.ingest = ingest
     app.state.consumer = signals
+    app.state.consumer_process = child
     app.state.gc = gc_watch
     for route in ingest.routes():
         app.router.routes.append(route)
@@ -156,16 +186,21 @@ def create_app(workspace: Workspace, *, consumer: bool = True) -> FastAPI:
             body["consumer"] = {"alive": signals.is_alive(), "leader": signals.leader.held,
                                 "processed": signals.processed, "fired": signals.fired,
                                 "last_id": signals.cursor.last_id}  # fmt: skip
+        if child is not None:
+            body["consumer"] = child.health()
         return body
 
     return app
 
 
 def app_from_env() -> Any:
-    """Factory for `uvicorn --factory`: the workspace ACCORD_WORKSPACE names.
+    """Factory for `uvicorn --factory`: the workspace ACCORD_WORKSPACE names, its signal
+    consumer in a child process (ACCORD_SERVE_CONSUMER=1, the default), in a thread
+    (`thread`) or elsewhere (`0`).
 
     `/v1/*` goes straight to the ingest ASGI app, ahead of the framework's routing.
     """
     workspace = open_workspace(os.environ.get("ACCORD_WORKSPACE"), migrate=False)
-    app = create_app(workspace, consumer=os.environ.get("ACCORD_SERVE_CONSUMER", "1") != "0")
+    mode = os.environ.get("ACCORD_SERVE_CONSUMER", "1")
+    app = create_app(workspace, consumer=mode != "0", consumer_process=mode == "1")
     return ingest_first(app, app.state.ingest)

@@ -6,7 +6,8 @@ the new cursor in one transaction at once; steps that fire nothing are saved tog
 most `save_seconds` later (a restart replays them from the stored cursor, so nothing is
 counted twice or skipped; see `accord.realtime.cursor` for ids committed out of order). It
 polls every few milliseconds, and wakes at once when the writer in the same process says it
-committed.
+committed or, through its commit watch, when another process commits
+(`accord.realtime.watch`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from accord.realtime.cursor import Cursor, load_cursor, save_cursor
 from accord.realtime.leader import Leadership
+from accord.realtime.watch import CommitWatch
 from accord.signals import LoadedSignal, Signal, SignalEngine
 from accord.store.group_commit import WriterLock
 from accord.store.schema import events
@@ -215,6 +217,9 @@ class Consumer:
     thread. One consumer per `name` is active at a time (see `accord.realtime.leader`).
 
     `cursor` is how far the consumer has processed, `stored` how far its saved state goes.
+    With `watch` the running thread also wakes when another process commits (see
+    `accord.realtime.watch`), not only on `wake` or after `poll_seconds`; it starts a step
+    at most every `gap_seconds`.
     """
 
     def __init__(
@@ -228,15 +233,19 @@ class Consumer:
         tick_seconds: float = 60.0,
         save_seconds: float = 0.25,
         wake: threading.Event | None = None,
+        watch: bool = True,
+        gap_seconds: float = 0.0,
     ) -> None:
         self.engine = engine
         self.specs = list(specs)
         self.name = name
         self.batch = batch
         self.poll_seconds = poll_seconds
+        self.gap_seconds = gap_seconds
         self.tick_seconds = tick_seconds
         self.save_seconds = save_seconds
         self.wake = wake or threading.Event()
+        self.watch = CommitWatch(engine, self.wake) if watch else None
         self.leader = Leadership(engine, name)
         self.processed = 0
         self.fired = 0
@@ -412,18 +421,34 @@ class Consumer:
             self.open()  # what the previous leader stored
         log.info("consumer %s active from event id %s", self.name, self.cursor.last_id)
         self._keep_reader = True
+        if self.watch is not None:
+            self.watch.start()
         try:
             while not self._stop.is_set():
+                started = time.monotonic()
                 more = self._safe(self.step)
                 self._maybe_tick()
-                if not more and self.wake.wait(self.poll_seconds):
-                    self.wake.clear()
+                if not more:
+                    self._idle(started)
             self._safe(self.save)
         finally:
+            if self.watch is not None:
+                self.watch.stop()
             self._keep_reader = False
             self.close()
 
     _run = run_forever
+
+    def _idle(self, started: float) -> None:
+        """Wait for a wake-up or `poll_seconds`, then wait out the rest of `gap_seconds` since
+        the step `started`: under load one step then covers everything committed meanwhile (a
+        step has a fixed cost), while an idle consumer still wakes at once."""
+        woken = self.wake.wait(self.poll_seconds)
+        rest = started + self.gap_seconds - time.monotonic()
+        if rest > 0:
+            self._stop.wait(rest)
+        if woken:
+            self.wake.clear()  # before the next read: a later commit wakes it again
 
     def _safe(self, action: Any) -> bool:
         """Run `step` or `save`; a database error is logged, the state reloaded, and retried."""

@@ -1,4 +1,13 @@
-"""Garbage-collector pauses of this process, timed through `gc.callbacks`."""
+"""Garbage-collector pauses of this process, timed through `gc.callbacks`.
+
+With `freeze_survivors` every full collection ends with `gc.freeze()`: what survived it is
+alive (the collection has just removed every unreachable cycle) and moves out of the
+collector's way, so the next full collection walks only what was created since, not the
+whole long-lived state of the process (the signal consumer's window state grows with every
+new account). A frozen object is still freed when its last reference goes; only a cycle
+among frozen objects that dies later is kept, so use it where long-lived objects form no
+cycles that die (the consumer's state is lists, sets and tuples of plain values).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,9 @@ class GcWatch:
     """The longest pause, the count and total time of collections since `install()`; the
     longest also in the collecting thread's CPU time (wall minus CPU is time descheduled)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, freeze_survivors: bool = False) -> None:
+        self.freeze_survivors = freeze_survivors
+        self.freezes = 0  # full collections whose survivors were frozen
         self.max_ms = 0.0
         self.max_cpu_ms = 0.0
         self.total_ms = 0.0
@@ -41,6 +52,9 @@ class GcWatch:
         if ms > self.max_ms:
             self.max_ms = ms
             self.worst_generation = info.get("generation")
+        if self.freeze_survivors and info.get("generation") == 2:
+            gc.freeze()
+            self.freezes += 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,4 +63,5 @@ class GcWatch:
             "total_ms": round(self.total_ms, 3),
             "collections": self.collections,
             "worst_generation": self.worst_generation,
+            "freezes": self.freezes,
         }
