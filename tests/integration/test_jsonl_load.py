@@ -6,12 +6,16 @@ import os
 from pathlib import Path
 
 import orjson
+import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import inspect, text
 
 from accord.errors import AccordError
 from accord.graph.stitch import IdentityStitcher
 from accord.ingest.jsonl_bulk import bulk_load
+from accord.ingest.jsonl_read import LONG_LINE
+from accord.ingest.jsonl_sqlite import SqliteWriter
+from accord.ingest.jsonl_write import GROUP_COLUMNS, IDENT_COLUMNS, upserts
 from accord.workspace import Workspace
 from tests.integration.test_segment_jsonl import count, demo_calls, run_cli, write_jsonl
 
@@ -133,3 +137,84 @@ def test_bulk_load_rejects_bad_line_and_stops_its_writer(
     assert caught.value.exit_code == 2
     assert _children() == before
     assert count(sqlite_workspace, "SELECT count(*) FROM events") == 0
+
+
+class _FailingLookup:
+    """An account index that breaks on its first look-up (the load is under way by then)."""
+
+    def by_email(self, email: str) -> tuple[str | None, str | None]:
+        raise RuntimeError("lookup broke")
+
+    def by_company(self, name: str | None, website: str | None) -> str | None:
+        raise RuntimeError("lookup broke")
+
+
+class _BrokenStitcher:
+    def __init__(self, real: IdentityStitcher) -> None:
+        self.real = real
+
+    @property
+    def index(self) -> _FailingLookup:
+        return _FailingLookup()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def test_bulk_load_failing_while_keys_are_stored_stores_nothing(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    before = _children()
+    keys = _keys(workspace)
+    path = write_jsonl(tmp_path / "events.jsonl", demo_calls(300))
+    broken = _BrokenStitcher(IdentityStitcher.load(workspace.engine))
+    with pytest.raises(RuntimeError, match="lookup broke"):
+        bulk_load(workspace.engine, path, stitcher=broken)  # type: ignore[arg-type]
+    assert _children() == before
+    assert count(workspace, "SELECT count(*) FROM event_dedupe") == 0
+    assert count(workspace, "SELECT count(*) FROM events") == 0
+    assert _keys(workspace) == keys
+    assert bulk_load(workspace.engine, path).stored == 302
+
+
+def test_sqlite_writer_stores_nothing_without_the_commit_line(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    engine = sqlite_workspace.engine
+    text_of = {"source": "s", "message_id": "m1", "received_at": "2025-01-01 00:00:00.000000"}
+    row = {"message_id": "m1", "source": "s", "occurred_at": text_of["received_at"],
+           "received_at": text_of["received_at"], "kind": "custom", "name": "x", "team": None,
+           "account_id": None, "contact_id": None, "user_id": "u", "anonymous_id": None,
+           "properties": "{}"}  # fmt: skip
+    nothing = {c: pa.array([], pa.string()) for c in IDENT_COLUMNS.split(", ")}
+    groups = {c: pa.array([], pa.string()) for c in GROUP_COLUMNS.split(", ")}
+    job = {"database": engine.url.database, "now": text_of["received_at"], "ddl": {},
+           "upserts": upserts("?", "traits")}  # fmt: skip
+    with SqliteWriter(tmp_path) as writer:
+        writer.begin(job)
+        for table in (pa.Table.from_pylist([text_of]), pa.table(nothing), pa.table(groups),
+                      pa.Table.from_pylist([row])):  # fmt: skip
+            writer.send(table.to_reader())
+    assert count(sqlite_workspace, "SELECT count(*) FROM event_dedupe") == 0
+    assert count(sqlite_workspace, "SELECT count(*) FROM events") == 0
+
+
+def test_bulk_load_reads_very_long_lines_through_the_stream_parser(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    calls: list[object] = [*demo_calls(3)]
+    long_call = {"type": "track", "userId": "u9", "event": "Big", "messageId": "big-1",
+                 "properties": {"blob": "x" * (LONG_LINE * 2 + 10)}}  # fmt: skip
+    calls.insert(2, long_call)
+    path = write_jsonl(tmp_path / "events.jsonl", calls, (b'{"type": "track"}',))
+    with pytest.raises(AccordError, match=r"events\.jsonl line 7: "):
+        bulk_load(workspace.engine, path)
+    report = bulk_load(workspace.engine, path, skip_bad_rows=True)
+    assert (report.lines, report.stored, report.skipped) == (7, 6, 1)
+    with workspace.engine.connect() as conn:
+        ids = [m for (m,) in conn.execute(text("SELECT message_id FROM events ORDER BY id"))]
+        blob = conn.execute(text("SELECT properties FROM events WHERE message_id = 'big-1'"))
+        stored = blob.scalar_one()
+    assert ids == [str(c["messageId"]) for c in calls]  # type: ignore[index]
+    props = stored if isinstance(stored, dict) else orjson.loads(stored)
+    assert len(props["blob"]) == LONG_LINE * 2 + 10

@@ -22,9 +22,9 @@ from sqlalchemy import Engine
 from accord.errors import InputError
 from accord.ingest.event_catalogue import EventCatalogue
 from accord.ingest.jsonl_read import open_duck, read_calls
-from accord.ingest.jsonl_sqlite import SqliteWriter, write_sqlite
+from accord.ingest.jsonl_sqlite import SqliteWriter, existing_keys, finish_sqlite, start_sqlite
 from accord.ingest.jsonl_stitch import BulkStitcher, no_stitching, stitch_calls
-from accord.ingest.jsonl_write import write_postgres
+from accord.ingest.jsonl_write import PostgresWriter, new_keys
 from accord.store.events import utc_text
 
 DUCKDB_MEMORY = "1536MB"
@@ -48,7 +48,9 @@ class Progress(Protocol):
 
     def phase(self, name: str, total: int | None = None) -> None: ...
 
-    def advance(self, rows: int) -> None: ...
+    def advance(self, rows: int) -> None:
+        """Called from the thread that stores the events, which may not be the caller's."""
+        ...
 
 
 class _Silent:
@@ -90,26 +92,34 @@ def bulk_load(
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="accord-jsonl-")))
         sqlite = engine.dialect.name == "sqlite"
-        writer = stack.enter_context(SqliteWriter(workdir)) if sqlite else None
         big = path.stat().st_size >= PARALLEL_AT_BYTES
         threads = threads or (default_threads() if big else 1)
         con = open_duck(workdir, threads, DUCKDB_MEMORY)
         stack.callback(con.close)
+        # started now, so that it is ready when the keys are; stopped before DuckDB closes
+        writer = stack.enter_context(SqliteWriter(workdir)) if sqlite else None
         read = read_calls(con, path, workdir, received_at=received_at, catalogue=catalogue,
                           skip_bad_rows=skip_bad_rows, step=show.phase)  # fmt: skip
         report.lines, report.skipped = read.lines, read.skipped
         valid = int(con.execute("SELECT count(*) FROM calls").fetchall()[0][0])
+        params = {"source": source, "received": utc_text(received_at)}
+        pg = None if sqlite else stack.enter_context(PostgresWriter(engine, workdir))
+        if writer is not None:  # the dedupe keys go in while identities are stitched
+            existing_keys(con, engine, source)
+            report.stored = new_keys(con)
+            start_sqlite(con, engine, params, writer)
+        elif pg is not None:
+            report.stored = pg.start(con, params)
         show.phase("stitching identities")
         if stitcher is None:
             no_stitching(con)
         else:
             stitch_calls(con, stitcher)
-        params = {"source": source, "received": utc_text(received_at)}
-        show.phase("storing events", valid)
+        show.phase("storing events", report.stored)
         if writer is not None:
-            report.stored = write_sqlite(con, engine, params, workdir, show.advance, writer)
-        else:
-            report.stored = write_postgres(con, engine, params, workdir, show.advance)
+            finish_sqlite(con, params, show.advance, writer)
+        elif pg is not None:
+            pg.finish(con, params, show.advance)
     report.duplicates = valid - report.stored
     report.seconds = time.perf_counter() - started
     return report

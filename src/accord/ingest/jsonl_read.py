@@ -26,9 +26,11 @@ from accord.ingest.segment_jsonl import Call, parse_call
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BAD_BYTES = (b"\r", b"\x01")  # lines DuckDB's line reader cannot take as they are
+LONG_LINE = 8 << 20  # longer lines are read by `parse_call`: DuckDB's line reader sizes its
+# buffers from the longest line it accepts (unbounded, it asks for the whole file at once)
 _CSV = (
     "read_csv({src}, columns={{'text': 'VARCHAR'}}, delim=chr(1), quote='', escape='', "
-    "header=false, auto_detect=false, new_line='\\n', max_line_size=1000000000)"
+    f"header=false, auto_detect=false, new_line='\\n', max_line_size={2 * LONG_LINE})"
 )
 SLOW_COLUMNS = (
     "line", "message_id", "kind", "event_kind", "name", "team", "occurred_us", "user_id",
@@ -71,26 +73,20 @@ def open_duck(workdir: Path, threads: int, memory: str = "1GB") -> duckdb.DuckDB
 
 def _lines_table(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> dict[int, bytes]:
     """Table `lines(line, text)`; lines DuckDB cannot read as they are come back as originals."""
+    lines = "CREATE TABLE lines AS SELECT row_number() OVER () AS line, text FROM " + _CSV
     try:
-        con.execute(
-            "CREATE TABLE lines AS SELECT row_number() OVER () AS line, text FROM "
-            + _CSV.format(src="$path"),
-            {"path": str(path)},
-        )
+        con.execute(lines.format(src="$path"), {"path": str(path)})
         return {}
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS lines")
     clean, originals = _sanitised(path, workdir / "clean.jsonl")
-    con.execute(
-        "CREATE TABLE lines AS SELECT row_number() OVER () AS line, text FROM "
-        + _CSV.format(src="$path"),
-        {"path": str(clean)},
-    )
+    con.execute(lines.format(src="$path"), {"path": str(clean)})
     return originals
 
 
 def _sanitised(path: Path, out: Path) -> tuple[Path, dict[int, bytes]]:
-    """A copy of `path` whose odd lines (bad UTF-8, CR, control bytes) are blanked out."""
+    """A copy of `path` whose odd lines (bad UTF-8, CR, control bytes, very long) are
+    blanked out."""
     originals: dict[int, bytes] = {}
     with path.open("rb") as src, out.open("wb") as dst:
         for number, line in enumerate(src, start=1):
@@ -99,7 +95,7 @@ def _sanitised(path: Path, out: Path) -> tuple[Path, dict[int, bytes]]:
                 body = body[:-1]
             try:
                 body.decode()
-                odd = any(b in body for b in BAD_BYTES)
+                odd = len(body) > LONG_LINE or any(b in body for b in BAD_BYTES)
             except UnicodeDecodeError:
                 odd = True
             if odd:

@@ -8,12 +8,15 @@ foreign key points at it) are dropped and rebuilt after the load, inside the sam
 (on PostgreSQL that locks the table for the load's duration: only a first load into an empty
 table does it). A key another writer stores between the read of the
 existing keys and the commit makes the load fail as a whole; running it again is safe.
-PostgreSQL is written through COPY fed with CSV that DuckDB writes; SQLite through ADBC, in
-its own process (`jsonl_sqlite`).
+PostgreSQL is written through COPY fed with CSV that DuckDB writes (`PostgresWriter`); SQLite
+through ADBC, in its own process (`jsonl_sqlite`). Both start storing the dedupe keys while
+identities are stitched, and take the events as DuckDB produces them.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,8 +48,8 @@ def events_sql(tz: str) -> str:
     SELECT c.message_id, $source AS source,
         strftime(make_timestamp(c.occurred_us), '%Y-%m-%d %H:%M:%S.%f') || '{tz}' AS occurred_at,
         $received || '{tz}' AS received_at, c.event_kind AS kind, c.name, c.team,
-        k.account_id, k.contact_id, c.user_id, c.anonymous_id, c.properties
-    FROM calls c JOIN keep k ON c.line = k.line
+        s.account_id, s.contact_id, c.user_id, c.anonymous_id, c.properties
+    FROM calls c JOIN keep k ON c.line = k.line LEFT JOIN stitched s ON c.line = s.line
     ORDER BY c.line
     """
 
@@ -63,14 +66,12 @@ IDENT_COLUMNS = "id_type, id_value, user_id, contact_id, account_id"
 GROUP_COLUMNS = "group_id, account_id, name, website, traits"
 
 
-def keep_new(con: duckdb.DuckDBPyConnection) -> int:
-    """Table `keep(line, message_id, account_id, contact_id)`: the first line of each
-    messageId not stored before (table `existing(message_id)`), stitched; return how many."""
+def new_keys(con: duckdb.DuckDBPyConnection) -> int:
+    """Table `keep(line, message_id)`: the first line of each messageId not stored before
+    (table `existing(message_id)`); return how many."""
     con.execute(
-        "CREATE TABLE keep AS SELECT k.line, k.message_id, s.account_id, s.contact_id FROM ("
-        "SELECT min(c.line) AS line, c.message_id FROM calls c ANTI JOIN existing e "
-        "ON c.message_id = e.message_id::VARCHAR GROUP BY c.message_id) k "
-        "LEFT JOIN stitched s ON k.line = s.line"
+        "CREATE TABLE keep AS SELECT min(c.line) AS line, c.message_id FROM calls c "
+        "ANTI JOIN existing e ON c.message_id = e.message_id::VARCHAR GROUP BY c.message_id"
     )
     return int(con.execute("SELECT count(*) FROM keep").fetchall()[0][0])
 
@@ -138,22 +139,54 @@ def _csv(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], out: 
     return out
 
 
-def write_postgres(
-    con: duckdb.DuckDBPyConnection,
-    engine: Engine,
-    params: dict[str, Any],
-    workdir: Path,
-    tick: Tick,
-) -> int:
-    """Store into PostgreSQL through COPY, in one transaction; rows stored."""
-    from psycopg import Error as PgError
-    from psycopg import sql
+class PostgresWriter:
+    """One bulk load's transaction on PostgreSQL, written through COPY while the loader works
+    on: `start` (once the calls are read) stores the dedupe keys from a thread while the
+    identities are stitched; `finish` streams the events through a named pipe that DuckDB
+    writes CSV into, then commits. `close` rolls back whatever was not committed."""
 
-    raw = engine.raw_connection()
-    try:
-        pg: Any = raw.driver_connection
-        with pg.cursor() as cur:
-            keys = workdir / "existing.csv"
+    def __init__(self, engine: Engine, workdir: Path) -> None:
+        self._engine, self._workdir = engine, workdir
+        self._raw = engine.raw_connection()
+        pg: Any = self._raw.driver_connection
+        self._pg, self._cur = pg, pg.cursor()
+        self._rebuild: dict[str, list[str]] = {}
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._committed = False
+
+    def __enter__(self) -> PostgresWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _in_thread(self, work: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as e:  # noqa: BLE001 - handed to the loader's thread
+                self._error = e
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise _refused(error)
+
+    def start(self, con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> int:
+        """Read the stored keys, compute table `keep` and store its dedupe keys from a thread;
+        the rows the load will store."""
+        from psycopg import sql
+
+        cur = self._cur
+        try:
+            keys = self._workdir / "existing.csv"
             query = sql.SQL(
                 "COPY (SELECT message_id FROM event_dedupe WHERE source = {}) TO STDOUT "
                 "(FORMAT csv)"
@@ -161,39 +194,85 @@ def write_postgres(
             with keys.open("wb") as fh, cur.copy(query) as copy:
                 for data in copy:
                     fh.write(data)
-            con.execute(
-                "CREATE TABLE existing AS SELECT * FROM read_csv($p, header=false, "
-                "columns={'message_id': 'VARCHAR'}, quote='\"', escape='\"')",
-                {"p": str(keys)},
-            )
-            stored = keep_new(con)
-            rebuild: list[str] = []
             for table in (events, event_dedupe):
                 if empty(cur, table.name):
-                    drops, rebuild_table = key_ddl(engine, table)
+                    drops, self._rebuild[table.name] = key_ddl(self._engine, table)
                     for statement in drops:
                         cur.execute(statement)
-                    rebuild += rebuild_table
-            rows = _csv(con, events_sql("+00"), params, workdir / "events.csv")
-            _copy_in(cur, f"COPY events ({COLUMNS}) FROM STDIN (FORMAT csv)", rows, tick)
-            dedupe = _csv(con, dedupe_sql("+00"), params, workdir / "dedupe.csv")
+            if self._rebuild:
+                cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
+        except Exception as e:
+            raise _refused(e) from e
+        con.execute(
+            "CREATE TABLE existing AS SELECT * FROM read_csv($p, header=false, "
+            "columns={'message_id': 'VARCHAR'}, quote='\"', escape='\"')",
+            {"p": str(keys)},
+        )
+        stored = new_keys(con)
+        dedupe = _csv(con, dedupe_sql("+00"), params, self._workdir / "dedupe.csv")
+
+        def store_keys() -> None:
             _copy_in(cur, "COPY event_dedupe (source, message_id, received_at) FROM STDIN "
                           "(FORMAT csv)", dedupe)  # fmt: skip
-            if rebuild:
-                cur.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
-            for statement in rebuild:
+            for statement in self._rebuild.get(event_dedupe.name, []):
                 cur.execute(statement)
-            _identities_postgres(con, cur, params, workdir)
-        pg.commit()
-    except PgError as e:
-        raw.rollback()
-        raise BulkWriteError(f"events could not be stored: {e}") from e
-    except BaseException:
-        raw.rollback()
-        raise
-    finally:
-        raw.close()
-    return stored
+
+        self._in_thread(store_keys)
+        return stored
+
+    def finish(self, con: duckdb.DuckDBPyConnection, params: dict[str, Any], tick: Tick) -> None:
+        """Store the stitched events, identities and groups, and commit."""
+        self._join()
+        pipe = self._workdir / "events.pipe"
+        os.mkfifo(pipe)
+        statement = f"COPY events ({COLUMNS}) FROM STDIN (FORMAT csv)"
+        self._in_thread(lambda: _copy_in(self._cur, statement, pipe, tick))
+        try:
+            _csv(con, events_sql("+00"), params, pipe)
+        except duckdb.Error:
+            _release(pipe, self._thread)
+            self._join()  # the database's refusal, when that is what stopped the pipe
+            raise
+        _release(pipe, self._thread)
+        self._join()
+        try:
+            for statement in self._rebuild.get(events.name, []):
+                self._cur.execute(statement)
+            _identities_postgres(con, self._cur, params, self._workdir)
+            self._pg.commit()
+        except Exception as e:
+            raise _refused(e) from e
+        self._committed = True
+
+    def close(self) -> None:
+        """Roll back unless committed (after the thread at work, if any, has stopped)."""
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            if not self._committed:
+                self._raw.rollback()
+        finally:
+            self._raw.close()
+
+
+def _refused(error: BaseException) -> BaseException:
+    from psycopg import Error as PgError
+
+    if isinstance(error, PgError):
+        return BulkWriteError(f"events could not be stored: {error}")
+    return error
+
+
+def _release(pipe: Path, reader: threading.Thread | None) -> None:
+    """Make sure the reader of `pipe` sees its end, whether or not DuckDB opened it."""
+    while reader is not None and reader.is_alive():
+        try:
+            fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # no reader has it open (yet, or any more)
+            reader.join(0.01)
+            continue
+        os.close(fd)
+        reader.join(0.05)
 
 
 def _identities_postgres(
