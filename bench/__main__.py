@@ -30,8 +30,9 @@ from bench import quick as quick_from_env
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"
-# Run in this order; any other bench module with a `run()` follows, alphabetically.
-ORDER = ("matching_quality", "matching_speed", "ingest_speed", "signals_speed")
+# Run in this order (signals_speed reads scoring_speed's figure); any other bench module with
+# a `run()` follows, alphabetically.
+ORDER = ("matching_quality", "matching_speed", "ingest_speed", "scoring_speed", "signals_speed")
 HELPERS = frozenset({"__init__", "__main__", "synthetic", "labelled"})
 
 out = Console()
