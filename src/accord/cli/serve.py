@@ -33,8 +33,8 @@ def register(app: typer.Typer) -> None:
         consumer: Annotated[
             bool,
             typer.Option(
-                help="Evaluate signals on committed events in a thread of the server "
-                "(--no-consumer when `accord worker` does it)."
+                help="Evaluate signals on committed events in a process beside each server "
+                "worker (--no-consumer when `accord worker` does it)."
             ),
         ] = True,
     ) -> None:
