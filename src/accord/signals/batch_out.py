@@ -16,7 +16,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from accord.signals.batch_cols import SpecColumns
 from accord.signals.batch_np import Fired
 from accord.signals.measures import Compiled
-from accord.signals.signal import Signal, build_signal, clean_number
+from accord.signals.signal import Signal, clean_number, make_signal, signal_kind
 
 
 @dataclass
@@ -38,7 +38,7 @@ class FiredSet:
 @dataclass
 class _Rows:
     """One definition's fired rows with their texts, as Python lists (evidence numbers
-    already cleaned as `build_signal` cleans them)."""
+    already cleaned as `make_signal` cleans them)."""
 
     accounts: list[str]
     msgs: list[str]
@@ -81,7 +81,7 @@ def _take(texts: pa.Table, tord: OrdIndex, ords: Any, name: str) -> list[Any]:
 
 
 def window_evidence(c: Compiled, m: dict[str, list[float]], i: int) -> dict[str, Any]:
-    """Evidence numbers of a baseline or change crossing (cleaned as `build_signal` does)."""
+    """Evidence numbers of a baseline or change crossing (cleaned as `make_signal` does)."""
     x = c.extra
     rec, old = m["recent"][i], m["old"][i]
     if c.mode == "baseline":
@@ -149,8 +149,9 @@ def signals(found: FiredSet) -> list[Signal]:
     """`Signal` objects of every fired row, in definition order."""
     out: list[Signal] = []
     for c, r in _each(found):
+        kind = signal_kind(c.loaded)
         out += [
-            build_signal(c.loaded, account_id=a, key=m, observed_us=int(t),
+            make_signal(kind, account_id=a, key=m, observed_us=int(t),
                          received_us=int(rt) if rt is not None else None, evidence=ev)
             for a, m, t, rt, ev in zip(r.accounts, r.msgs, r.t, r.rt, r.evidence, strict=True)
         ]  # fmt: skip

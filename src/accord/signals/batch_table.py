@@ -1,6 +1,6 @@
 """Fired rows as columns of the `signals` table, built column-wise: texts taken by position
 in Arrow, dedupe keys joined by Arrow, evidence JSON assembled by DuckDB. The values are
-the ones `build_signal` gives the same rows (see batch_out.signals)."""
+the ones `make_signal` gives the same rows (see batch_out.signals)."""
 
 from __future__ import annotations
 

@@ -123,30 +123,6 @@ def signal_kind(loaded: LoadedSignal) -> SignalKind:
     )
 
 
-def build_signal(
-    loaded: LoadedSignal,
-    *,
-    account_id: str,
-    key: str,
-    observed_us: int,
-    received_us: int | None,
-    evidence: dict[str, Any],
-) -> Signal:
-    """The one constructor every evaluator uses, so their signals compare equal.
-
-    `key` tells one crossing of the definition at the account from another (the message id
-    of the event that crossed, or the state that changed).
-    """
-    return make_signal(
-        signal_kind(loaded),
-        account_id=account_id,
-        key=key,
-        observed_us=observed_us,
-        received_us=received_us,
-        evidence=evidence,
-    )
-
-
 def make_signal(
     kind: SignalKind,
     *,
@@ -156,7 +132,12 @@ def make_signal(
     received_us: int | None,
     evidence: dict[str, Any],
 ) -> Signal:
-    """`build_signal` with the definition's shared part already read."""
+    """The one constructor every evaluator uses, so their signals compare equal.
+
+    `kind` is what every firing of the definition shares (`signal_kind`); `key` tells one
+    crossing of the definition at the account from another (the message id of the event that
+    crossed, or the state that changed).
+    """
     dedupe_key = f"{kind.type}:{account_id}:{key}"
     observed = EPOCH + timedelta(0, 0, observed_us)  # positional: faster than keywords
     if not received_us or received_us <= observed_us:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, and_, case, false, func, or_, select
 
 from accord.signals.filters import as_list, is_glob
-from accord.signals.signal import Signal, build_signal, to_us
+from accord.signals.signal import Signal, make_signal, signal_kind, to_us
 from accord.signals.specs import EventFilter, LoadedSignal, RenewalCondition, StageAgeCondition
 from accord.store.schema import (
     accounts,
@@ -75,8 +75,8 @@ def _signal(
     now: datetime,
     ev: dict[str, Any],
 ) -> Signal:
-    return build_signal(
-        loaded,
+    return make_signal(
+        signal_kind(loaded),
         account_id=account,
         key=key,
         observed_us=to_us(observed),
