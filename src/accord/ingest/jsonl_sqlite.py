@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import Engine, select
 
+from accord.ingest.background import Background
 from accord.ingest.jsonl_write import (
     GROUP_COLUMNS,
     IDENT_COLUMNS,
@@ -59,8 +60,7 @@ class SqliteWriter:
         self._said: queue.Queue[bytes] = queue.Queue()
         self._listener = threading.Thread(target=self._listen, daemon=True)
         self._listener.start()
-        self._sender: threading.Thread | None = None
-        self._send_error: BaseException | None = None
+        self._sender: Background | None = None
         self._finished = False
 
     def __enter__(self) -> SqliteWriter:
@@ -110,23 +110,12 @@ class SqliteWriter:
     def send_later(self, rows: Callable[[], pa.RecordBatchReader]) -> None:
         """Stream the next table's rows from a thread; `rows` runs in that thread."""
         self._wait_sender()
-
-        def run() -> None:
-            try:
-                self._stream(rows(), None)
-            except BaseException as e:  # noqa: BLE001 - handed to the loader's thread
-                self._send_error = e
-
-        self._sender = threading.Thread(target=run, daemon=True)
-        self._sender.start()
+        self._sender = Background(lambda: self._stream(rows(), None))
 
     def _wait_sender(self) -> None:
-        if self._sender is not None:
-            self._sender.join()
-            self._sender = None
-        if self._send_error is not None:
-            error, self._send_error = self._send_error, None
-            raise error
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.result()
 
     def _pump(self, tick: Tick, block: bool = False) -> bool:
         """Report the rows the writer has stored; True once it is done."""
@@ -178,7 +167,7 @@ class SqliteWriter:
         if not self._finished and self._proc.poll() is None and self._sender is not None:
             self._proc.kill()  # the sending thread then stops on a broken pipe
         if self._sender is not None:
-            self._sender.join()
+            self._sender.thread.join()
             self._sender = None
         if not self._stdin.closed:
             with contextlib.suppress(OSError):  # a writer already gone

@@ -16,7 +16,6 @@ identities are stitched, and take the events as DuckDB produces them.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from sqlalchemy import Engine, Table
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from accord.errors import AccordError
+from accord.ingest.background import Background
 from accord.store.events import EventRow
 from accord.store.schema import event_dedupe, events
 
@@ -151,8 +151,7 @@ class PostgresWriter:
         pg: Any = self._raw.driver_connection
         self._pg, self._cur = pg, pg.cursor()
         self._rebuild: dict[str, list[str]] = {}
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._job: Background | None = None
         self._committed = False
 
     def __enter__(self) -> PostgresWriter:
@@ -162,22 +161,14 @@ class PostgresWriter:
         self.close()
 
     def _in_thread(self, work: Callable[[], None]) -> None:
-        def run() -> None:
-            try:
-                work()
-            except BaseException as e:  # noqa: BLE001 - handed to the loader's thread
-                self._error = e
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
+        self._job = Background(work)
 
     def _join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise _refused(error)
+        job, self._job = self._job, None
+        if job is not None:
+            job.thread.join()
+            if job.error is not None:
+                raise _refused(job.error)
 
     def start(self, con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> int:
         """Read the stored keys, compute table `keep` and store its dedupe keys from a thread;
@@ -230,10 +221,10 @@ class PostgresWriter:
         try:
             _csv(con, events_sql("+00"), params, pipe)
         except duckdb.Error:
-            _release(pipe, self._thread)
+            _release(pipe, self._job)
             self._join()  # the database's refusal, when that is what stopped the pipe
             raise
-        _release(pipe, self._thread)
+        _release(pipe, self._job)
         self._join()
         try:
             for statement in self._rebuild.get(events.name, []):
@@ -246,8 +237,8 @@ class PostgresWriter:
 
     def close(self) -> None:
         """Roll back unless committed (after the thread at work, if any, has stopped)."""
-        if self._thread is not None:
-            self._thread.join()
+        if self._job is not None:
+            self._job.thread.join()
         try:
             if not self._committed:
                 self._raw.rollback()
@@ -263,8 +254,9 @@ def _refused(error: BaseException) -> BaseException:
     return error
 
 
-def _release(pipe: Path, reader: threading.Thread | None) -> None:
-    """Make sure the reader of `pipe` sees its end, whether or not DuckDB opened it."""
+def _release(pipe: Path, job: Background | None) -> None:
+    """Make sure the reader of `pipe` (`job`) sees its end, whether or not DuckDB opened it."""
+    reader = job.thread if job is not None else None
     while reader is not None and reader.is_alive():
         try:
             fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
