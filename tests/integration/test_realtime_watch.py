@@ -17,7 +17,7 @@ from accord.api.app import WakingWriter
 from accord.realtime import Consumer, load_cursor
 from accord.realtime.leader import Leadership
 from accord.realtime.process import ConsumerProcess
-from accord.realtime.watch import CommitWatch
+from accord.realtime.watch import CommitNotifier, CommitWatch
 from accord.signals import load_library
 from accord.signals.store import list_signals
 from accord.store.events import EventRow, utc_text
@@ -89,6 +89,31 @@ def test_commit_watch_stays_quiet_without_commits(workspace: Workspace) -> None:
     finally:
         watch.stop()
     assert not watch.is_alive()
+
+
+def test_notifier_sends_one_notify_per_gap_for_a_run_of_commits(workspace: Workspace) -> None:
+    if workspace.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's watchers read data_version; nothing is sent")
+    wake = threading.Event()
+    watch = CommitWatch(workspace.engine, wake)
+    watch.start()
+    notifier = CommitNotifier(workspace.engine, gap=0.05)
+    try:
+        wait_for(watch.is_alive, 10.0)
+        time.sleep(0.1)  # it LISTENs
+        started = time.monotonic()
+        for _ in range(100):
+            notifier.notify()
+            time.sleep(0.002)
+        elapsed = time.monotonic() - started
+        time.sleep(0.2)  # the commits of the last gap get their NOTIFY too
+        assert 1 < notifier.sent <= elapsed / 0.05 + 2
+        wake.clear()
+        notifier.notify()  # a lone commit after a quiet gap: sent at once
+        assert wake.wait(2.0)
+    finally:
+        notifier.close()
+        watch.stop()
 
 
 def test_consumer_process_leads_stores_signals_and_saves_on_stop(workspace: Workspace) -> None:

@@ -71,12 +71,17 @@ class WakingWriter(GroupCommitWriter):
     No notification is sent while this process's consumer leads: nobody else needs it."""
 
     def __init__(
-        self, engine: Engine, wake: threading.Event, leads: Callable[[], bool] = lambda: False
+        self,
+        engine: Engine,
+        wake: threading.Event,
+        leads: Callable[[], bool] = lambda: False,
+        *,
+        notify_gap: float = CONSUMER_GAP_SECONDS,
     ) -> None:
         super().__init__(engine)
         self.wake = wake
         self.leads = leads
-        self.notifier = CommitNotifier(engine)
+        self.notifier = CommitNotifier(engine, gap=notify_gap)
 
     def on_commit(self) -> None:
         self.wake.set()

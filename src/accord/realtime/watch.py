@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine
@@ -128,11 +129,14 @@ class CommitNotifier:
     """NOTIFY `CHANNEL` after commits (PostgreSQL; a no-op on SQLite, whose watchers read
     `data_version`). `notify()` only flags the commit: a thread of its own sends the NOTIFY
     on its own connection, one for every commit flagged meanwhile, so the writer never waits
-    for that round trip. A failure is logged, never raised: the events are committed and the
-    consumer's poll still finds them."""
+    for that round trip; after each it waits `gap` seconds (the consumer takes no more than
+    one step per gap anyway), so under load one NOTIFY covers every commit of its gap. A
+    failure is logged, never raised: the events are committed and the consumer's poll still
+    finds them."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, gap: float = 0.0) -> None:
         self.engine = engine
+        self.gap = gap
         self.enabled = engine.dialect.name == "postgresql"
         self.sent = 0
         self._conn: Any = None
@@ -158,6 +162,8 @@ class CommitNotifier:
             if self._pending:
                 self._pending = False
                 self._send()
+                if self.gap > 0 and not self._stop:
+                    time.sleep(self.gap)  # commits meanwhile share the next NOTIFY
             if self._stop:
                 return
 
