@@ -4,8 +4,8 @@ Dedupe goes through `event_dedupe` keyed by (source, message_id): a key inserted
 the same transaction as its event means the event is new; a key already present means a
 retry, and the event is dropped. Keys older than the dedupe window are pruned.
 
-Each write is a few statements whatever the number of rows (multi-row inserts on SQLite, one
-dedupe-and-insert statement on PostgreSQL). `accord.store.group_commit` batches the ingest
+Each write is a few statements whatever the number of rows (multi-row inserts on SQLite, two
+COPYs on PostgreSQL). `accord.store.group_commit` batches the ingest
 API's requests into such writes.
 """
 
@@ -18,6 +18,7 @@ from itertools import chain
 from typing import Any, NamedTuple
 
 import orjson
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, bindparam, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -152,61 +153,96 @@ def _write_sqlite(raw: Any, rows: list[EventRow], now: str) -> int:
     return len(rows)
 
 
-def _pg_value(index: int, name: str) -> str:
-    if name.endswith("_at"):
-        return f"c{index}::timestamp AT TIME ZONE 'UTC'"
-    return f"c{index}::json" if name == "properties" else f"c{index}"
-
-
-_N_COLS = len(EventRow._fields)
-# The rows travel as one JSON array text per column (one C call each to build; a list of
-# strings per column costs the driver ~30 us per row to adapt as arrays). One text per
-# column, not one for all: PostgreSQL parses a `json` value again at every `->`, i.e. the
-# whole batch twelve times (measured: one text per column, 10-15% less PostgreSQL CPU/row).
-_PG_ROWS = (
-    "SELECT u.* FROM ROWS FROM ("
-    + ", ".join("json_array_elements_text(%s::json)" for _ in range(_N_COLS))
-    + ") WITH ORDINALITY AS u("
-    + ", ".join(f"c{i}" for i in range(_N_COLS))
-    + ", n)"
-)
-# Dedupe and insert in one statement: the keys the dedupe insert took are the new events.
-_PG_WRITE = (
-    f"WITH t AS ({_PG_ROWS}), fresh AS (INSERT INTO event_dedupe (source, message_id, "
-    "received_at) SELECT c1, c0, %s::timestamp AT TIME ZONE 'UTC' FROM t "
-    "ON CONFLICT DO NOTHING RETURNING source, message_id) "
-    f"INSERT INTO events ({_COLS}) SELECT "
-    + ", ".join(_pg_value(i, name) for i, name in enumerate(EventRow._fields))
-    + " FROM t JOIN fresh ON fresh.source = t.c1 AND fresh.message_id = t.c0 ORDER BY t.n"
-)
 _PG_DEDUPE = (
     "INSERT INTO event_dedupe (source, message_id, received_at) "
     "SELECT s, m, %s::timestamp AT TIME ZONE 'UTC' FROM (SELECT %s::json AS j) AS p, "
     "ROWS FROM (json_array_elements_text(p.j->0), json_array_elements_text(p.j->1)) "
     "AS t(s, m) ON CONFLICT DO NOTHING RETURNING source, message_id"
 )
+_PG_KEYS_COPY = "COPY event_dedupe (source, message_id, received_at) FROM STDIN"
 _PG_COPY = f"COPY events ({_COLS}) FROM STDIN"
-# Rows; fewer go through one dedupe-and-insert statement. Measured on /v1/batch: at 256 the
-# slower COPY path shrank commits to ~100 rows and doubled the CPU per event (server and PG).
-COPY_AT_LEAST = 2000
+
+
+# COPY's text format: tab between fields, newline after each row, \N for NULL, and these
+# characters escaped with a backslash.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_column(values: Sequence[str | None]) -> list[str]:
+    """One column's values as COPY text fields. A few C-speed scans of the whole column
+    find the usual case (nothing to escape) without looking at each value in Python."""
+    try:
+        text, has_null = "".join(values), False  # type: ignore[arg-type]
+    except TypeError:  # some value is None
+        text, has_null = "".join(filter(None, values)), True
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        values = [v if v is None else v.translate(_COPY_ESCAPES) for v in values]
+    if has_null:
+        return ["\\N" if v is None else v for v in values]
+    return list(values)  # type: ignore[arg-type]
+
+
+def _utc_marked(values: Sequence[str]) -> list[str]:
+    """UTC timestamp texts marked as UTC for COPY (rows share few distinct stamps)."""
+    marked = {t: t + "+00" for t in set(values)}
+    return list(map(marked.__getitem__, values))
+
+
+def _copy_events(rows: list[EventRow]) -> bytes:
+    """The COPY text of event rows, built a column at a time (a Python call per row, as
+    the driver's row writer makes, costs about twice as much)."""
+    columns = [_copy_column(col) for col in zip(*rows, strict=True)]
+    columns[2] = _utc_marked(columns[2])  # occurred_at
+    columns[3] = _utc_marked(columns[3])  # received_at
+    return ("\n".join(map("\t".join, zip(*columns, strict=True))) + "\n").encode()
+
+
+def _copy_keys(rows: list[EventRow], now: str) -> bytes:
+    """The COPY text of the dedupe keys (source, message_id, received_at) of `rows`."""
+    sources, ids = _copy_column([r[1] for r in rows]), _copy_column([r[0] for r in rows])
+    stamp = now + "+00"
+    if len(set(sources)) == 1:  # the usual case: one source
+        head, tail = sources[0] + "\t", "\t" + stamp + "\n"
+        return (head + (tail + head).join(ids) + tail).encode()
+    lines = map("\t".join, zip(sources, ids, [stamp] * len(ids), strict=True))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _keys_all_new_pg(cur: Any, rows: list[EventRow], now: str) -> bool:
+    """Record the keys of `rows` as seen when none of them is stored yet, by COPY (a plain
+    bulk insert: no per-row conflict check); False, with nothing recorded, when some key is
+    stored already (the unique key refuses the COPY)."""
+    cur.execute("SAVEPOINT event_keys")
+    try:
+        with cur.copy(_PG_KEYS_COPY) as copy:
+            copy.write(_copy_keys(rows, now))
+    except UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT event_keys")
+        cur.execute("RELEASE SAVEPOINT event_keys")
+        return False
+    cur.execute("RELEASE SAVEPOINT event_keys")
+    return True
+
+
+def _fresh_pg(cur: Any, rows: list[EventRow], now: str) -> list[EventRow]:
+    """The rows whose keys are not stored yet; records their keys as seen."""
+    keys = orjson.dumps([[r[1] for r in rows], [r[0] for r in rows]]).decode()
+    cur.execute(_PG_DEDUPE, (now, keys))
+    fresh = {(source, mid) for source, mid in cur.fetchall()}
+    return rows if len(fresh) == len(rows) else [r for r in rows if (r[1], r[0]) in fresh]
 
 
 def _write_pg(raw: Any, rows: list[EventRow], now: str) -> int:
+    # Retries are rare: take every key as new in one COPY, and sort new from seen keys
+    # (an insert that checks each row for a conflict: ~2x the database's CPU) only when
+    # the COPY is refused. The events go in by COPY either way, in their order.
     with raw.cursor() as cur:
-        if len(rows) < COPY_AT_LEAST:
-            dumps = orjson.dumps
-            columns = [dumps(col).decode() for col in zip(*rows, strict=True)]
-            cur.execute(_PG_WRITE, (*columns, now))
-            return int(cur.rowcount)
-        keys = orjson.dumps([[r[1] for r in rows], [r[0] for r in rows]]).decode()
-        cur.execute(_PG_DEDUPE, (now, keys))
-        fresh = {(source, mid) for source, mid in cur.fetchall()}
-        if len(fresh) < len(rows):
-            rows = [r for r in rows if (r[1], r[0]) in fresh]
+        if not _keys_all_new_pg(cur, rows, now):
+            rows = _fresh_pg(cur, rows, now)
+            if not rows:
+                return 0
         with cur.copy(_PG_COPY) as copy:
-            write = copy.write_row
-            for r in rows:  # timestamps are UTC text: mark them so
-                write((*r[:2], r[2] + "+00", r[3] + "+00", *r[4:]))
+            copy.write(_copy_events(rows))
         return len(rows)
 
 
@@ -220,6 +256,9 @@ def write_events_raw(
     unique = _unique(rows)
     if dialect == "sqlite":
         return _write_sqlite(raw, unique, now)
+    if raw.autocommit:  # the keys and their events commit together or not at all
+        with raw.transaction():
+            return _write_pg(raw, unique, now)
     return _write_pg(raw, unique, now)
 
 

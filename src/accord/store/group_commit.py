@@ -168,29 +168,41 @@ class GroupCommitWriter:
     def on_commit(self) -> None:
         """Called in the writer thread after each successful commit."""
 
-    def _take(self) -> tuple[list[WriteRequest], bool]:
-        first = self._queue.get()
-        if first is _STOP:
-            return [], True
-        taken, rows = [first], len(first.rows)
-        deadline = time.monotonic() + self.linger
+    def _take(self, taken: list[WriteRequest], until: float | None) -> bool:
+        """Add queued requests to `taken`, up to `max_rows` rows, waiting for more until the
+        monotonic time `until` (None: only those queued now); whether the stop request came."""
+        rows = sum(len(req.rows) for req in taken)
         while rows < self.max_rows:
             try:
-                wait = deadline - time.monotonic()
-                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                if until is None:
+                    item = self._queue.get_nowait()
+                else:
+                    wait = until - time.monotonic()
+                    if wait <= 0:
+                        break
+                    item = self._queue.get(timeout=wait)
             except queue.Empty:
                 break
             if item is _STOP:
-                return taken, True
+                return True
             taken.append(item)
             rows += len(item.rows)
-        return taken, False
+        return False
 
     def _run(self) -> None:
+        """Commit what is queued, again and again. The requests of a commit are taken once
+        this writer holds the database's write lock (on SQLite it waits for it while another
+        process commits, through that commit's sync): a request that arrives meanwhile joins
+        this commit instead of waiting for the next one."""
         stopping = False
         while not stopping:
-            taken, stopping = self._take()
-            if taken:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            taken = [first]
+            stopping = self.linger > 0 and self._take(taken, time.monotonic() + self.linger)
+            with self._lock:
+                stopping = stopping or self._take(taken, None)
                 self._commit(taken)
         if self._conn is not None:
             self._conn.close()
@@ -216,16 +228,14 @@ class GroupCommitWriter:
         rows = taken[0].rows if len(taken) == 1 else [r for req in taken for r in req.rows]
         learnt = any(req.identities or req.groups or req.attach for req in taken)
         try:
-            if self._sqlite:
-                with self._lock:
-                    raw.execute("BEGIN IMMEDIATE")
-                    self._write_rows(conn, raw, rows, taken, learnt)
+            if self._sqlite:  # under the writer lock `_take` took
+                raw.execute("BEGIN IMMEDIATE")
+                self._write_rows(conn, raw, rows, taken, learnt)
             elif learnt:
                 self._write_rows(conn, raw, rows, taken, learnt)
             else:
-                with raw.pipeline():  # the statement and its COMMIT in one round trip
-                    write_events_raw(raw, "postgresql", rows)
-                    raw.commit()
+                write_events_raw(raw, "postgresql", rows)  # COPYs: no pipeline mode
+                raw.commit()
         except self._errors:
             self._rollback(conn, raw)
             raise

@@ -1,0 +1,88 @@
+"""What the group-commit writer puts in one commit, on a SQLite file shared by processes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from sqlalchemy import func, select
+
+from accord.store.events import EventRow
+from accord.store.group_commit import GroupCommitWriter, WriteRequest, WriterLock
+from accord.store.schema import events
+from accord.workspace import Workspace
+
+NOW = "2025-03-01 12:00:00.000000"
+
+
+def request(n: int) -> WriteRequest:
+    rows = [
+        EventRow(uuid.uuid4().hex, "src", NOW, NOW, "track", "Report Created", None, None,
+                 None, "u1", None, "{}")
+        for _ in range(n)
+    ]  # fmt: skip
+    return WriteRequest(rows)
+
+
+def taken(writer: GroupCommitWriter, timeout: float = 10.0) -> None:
+    """Wait until the writer has taken everything submitted so far off its queue."""
+    deadline = time.monotonic() + timeout
+    while not writer._queue.empty():
+        assert time.monotonic() < deadline, "the writer never took the request"
+        time.sleep(0.001)
+
+
+def test_requests_queued_while_another_process_commits_join_the_next_commit(
+    sqlite_workspace: Workspace,
+) -> None:
+    """The writer waits for the write lock before it takes its requests: what arrives while
+    another process holds the lock (through that one's commit and sync) is committed in the
+    same transaction as what came first, not one commit later."""
+    engine = sqlite_workspace.engine
+    writer = GroupCommitWriter(engine, checkpoint_seconds=3600)
+    other = WriterLock(str(engine.url.database))  # another server process's writer
+    writer.start()
+    try:
+        with other:
+            first = request(3)
+            writer.submit(first)
+            taken(writer)  # the writer holds `first` and waits for the lock
+            time.sleep(0.05)
+            later = [request(2) for _ in range(4)]
+            for req in later:
+                writer.submit(req)
+            time.sleep(0.05)
+            assert first.future is not None
+            assert not first.future.done()
+        results = [r.future.result(timeout=30) for r in (first, *later) if r.future is not None]
+    finally:
+        writer.stop()
+        other.close()
+    assert results == [3, 2, 2, 2, 2]
+    assert writer.commits == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 11
+
+
+def test_the_write_lock_is_free_between_commits(sqlite_workspace: Workspace) -> None:
+    """Another process gets the lock as soon as a commit has ended, also after a failed one."""
+    engine = sqlite_workspace.engine
+    writer = GroupCommitWriter(engine, checkpoint_seconds=3600)
+    other = WriterLock(str(engine.url.database))
+    writer.start()
+    try:
+        ok = request(5)
+        writer.submit(ok)
+        assert ok.future is not None
+        assert ok.future.result(timeout=30) == 5
+        bad = request(1)
+        bad.rows[0] = bad.rows[0]._replace(source=None)  # NOT NULL: the commit fails
+        writer.submit(bad)
+        assert bad.future is not None
+        assert bad.future.exception(timeout=30) is not None
+        started = time.monotonic()
+        with other:
+            assert time.monotonic() - started < 5.0
+    finally:
+        writer.stop()
+        other.close()
