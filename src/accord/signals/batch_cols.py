@@ -228,11 +228,11 @@ class Coded:
         for sql in self.parse_guard:
             wanted |= self.atom_ok[sql]
         hit = self.combos[wanted]
-        if len(hit) > _GUARD_LIMIT:
+        if len(hit) > _GUARD_LIMIT or wanted.all():  # every row's properties are read
             return None
         if not len(hit):
             return "FALSE"
-        return f"hash(kind, name, team) IN ({', '.join(f'{int(h)}::UBIGINT' for h in hit)})"
+        return f"hk IN ({', '.join(f'{int(h)}::UBIGINT' for h in hit)})"
 
     def sorted_sql(self) -> str:
         """The coded relation sorted by (account hash, t, ord)."""
@@ -259,7 +259,12 @@ class Coded:
             j = f", {self._parse()} AS j"
             if guard is not None:
                 j = f", CASE WHEN {guard} THEN {self._parse()} END AS j"
-        source = f"(SELECT *, hash(contact_id) AS hc{j} FROM ev WHERE account_id IS NOT NULL)"
+        # `hk`: the combination's hash, once per row (code and parse guard both read it);
+        # `hc`: the contact's, NULL without a contact (no probe into the contact dims)
+        source = (
+            f"(SELECT *, CASE WHEN contact_id IS NOT NULL THEN hash(contact_id) END AS hc{j} FROM "
+            "(SELECT *, hash(kind, name, team) AS hk FROM ev WHERE account_id IS NOT NULL))"
+        )
         select = f"SELECT hash(e.account_id) AS a, e.t, e.ord, {', '.join(cols)}"
         return f"{select} FROM {source} e {dims}"
 
@@ -268,9 +273,9 @@ class Coded:
         of the 64-bit hash: the sort carries less), `len(combos)` for one not there; the
         hash itself when there are too many combinations for a byte."""
         if not 0 < len(self.combos) < _CODE_LIMIT:
-            return "hash(kind, name, team)"
+            return "hk"
         whens = " ".join(f"WHEN {int(h)}::UBIGINT THEN {i}" for i, h in enumerate(self.combos))
-        return f"(CASE hash(kind, name, team) {whens} ELSE {len(self.combos)} END)::UTINYINT"
+        return f"(CASE hk {whens} ELSE {len(self.combos)} END)::UTINYINT"
 
     def _combo_codes(self, g: npt.NDArray[np.generic]) -> npt.NDArray[np.intp]:
         """Positions in `combos` of a fetched `g` column (`len(combos)`: none)."""

@@ -20,7 +20,8 @@ tuples `(t_us, message_id, contact_or_key, value)` as in `windows`; the stored f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from accord.signals.measures import Compiled, window_evidence
@@ -146,6 +147,39 @@ def evict_sum(rec: list[Entry], total: float, limit: int) -> float:
         k += 1
     del rec[:k]
     return total
+
+
+Firer = Callable[[Slots, str, int, Any, "dict[str, Any] | bool"], Signal]
+
+
+def firer(c: Compiled) -> Firer:
+    """`fire` for one definition, with its slots and evidence parts read once: a count,
+    distinct, new-contact or sum crossing builds its window evidence straight from the
+    slots (the same dict `window_evidence` builds)."""
+    if c.mode not in ("count", "distinct", "new_contact", "sum"):
+        return partial(fire, c)
+    b, cool, cool_us, keep, mode = c.slot, cool_slot(c), c.cooldown_us, c.keep, c.mode
+    shared = {"threshold": c.extra["at_least"], **c.extra["ev"]}
+    signal = c.signal
+
+    def fire_window(
+        a: Slots, account: str, t: int, row: Any, evidence: dict[str, Any] | bool
+    ) -> Signal:
+        if cool_us:
+            a[cool] = t + cool_us
+        if evidence is True:
+            rec = a[b]
+            if mode == "distinct":
+                value = float(len(a[b + 1]))
+            elif mode == "sum":
+                value = a[b + 1]
+            else:
+                value = float(len(rec))
+            events = [e[1] for e in rec[-keep:]] if keep > 0 else []
+            evidence = {"value": value, **shared, "events": events}
+        return signal(account, t, row, evidence)  # type: ignore[arg-type]
+
+    return fire_window
 
 
 def fire(

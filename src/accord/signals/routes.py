@@ -14,7 +14,7 @@ many crossings it saw and only starts their cooldowns.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache, partial
+from functools import lru_cache
 from types import CodeType
 from typing import Any
 
@@ -28,8 +28,7 @@ from accord.signals.filters import (
     prop_getter,
     python_test,
 )
-from accord.signals.layout import cool_slot, evict_sum
-from accord.signals.layout import fire as fire_slots
+from accord.signals.layout import cool_slot, evict_sum, firer
 from accord.signals.measures import Compiled
 from accord.signals.signal import to_us
 
@@ -57,16 +56,17 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
         "    if not contact:",
         "        contact = None",
     ]
-    if any(c.mode not in ("first_seen", "state_change") for c in cands):
+    early = any(map(_appends, cands))
+    if early:
         lines.append("    mid = row['message_id']")
     if props:
+        # text parses (`{}` too: one call costs less than testing for it first); anything
+        # else (None, empty text, parsed mappings) goes through `parse_properties`
         lines += [
-            "    if type(raw) is not str:",
-            "        props = parse_properties(raw)",
-            "    elif len(raw) > 2 or (raw and raw != '{}'):",
+            "    try:",
             "        props = loads(raw)",
-            "    else:",
-            "        props = NO_PROPS",
+            "    except ValueError:",
+            "        props = parse_properties(raw)",
         ]
     else:
         lines.append("    props = NO_PROPS")
@@ -96,20 +96,38 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
     ]
     mask_at = len(lines)
     shared = _shared(cands)
+    if not early:
+        shared = [line.replace("(t, mid, ", "(t, row['message_id'], ") for line in shared]
     lines += shared
     always = 0  # the definitions every event of the route touches
     for c in cands:
         block, filtered = _definition(c, env, fire, bool(shared))
+        if not early:  # the message id is read where an entry is added
+            block = [line.replace("(t, mid, ", "(t, row['message_id'], ") for line in block]
         lines += block
         always |= 0 if filtered else 1 << c.pos
     lines.insert(mask_at, f"    mask = {always}")
-    dirty = ["    if not a[0]:", "        DIRTY.add(account)", "    a[0] |= mask"]
-    lines += dirty if always else ["    if mask:", *("    " + line for line in dirty)]
+    # the account's dirty bits change only on its first event after a flush (or for a
+    # definition whose filter it is the first to pass)
+    lines += [
+        "    if (m := a[0]) | mask != m:",
+        "        if not m:",
+        "            DIRTY.add(account)",
+        "        a[0] = m | mask",
+    ]
     if fire:
         lines += ["    if out is not None:", "        PENDING.extend(out)", "    return out"]
     else:
         lines.append("    return crossed")
     return "\n".join(lines) + "\n", env
+
+
+def _appends(c: Compiled) -> bool:
+    """Whether every event passing the definition's filter adds a window entry (and the
+    definition has no filter: most events of its routes need the message id)."""
+    f = c.spec.when.event  # type: ignore[union-attr]
+    unfiltered = not python_test(f, {}, "")
+    return unfiltered and c.mode in ("count", "sum", "baseline", "change", "distinct")
 
 
 def _unit(c: Compiled) -> bool:
@@ -151,7 +169,7 @@ def _definition(
 def _cross(c: Compiled, fire: bool, p: str, env: dict[str, Any]) -> list[str]:
     """A crossing outside the cooldown: fire (`ev` is the evidence) or count it."""
     if fire:
-        env[p + "fire"] = partial(fire_slots, c)
+        env[p + "fire"] = firer(c)
         return [
             "if out is None:",
             "    out = []",
@@ -174,7 +192,7 @@ def _filter(c: Compiled, env: dict[str, Any], p: str) -> str | None:
             found = f"(sv := {_prop(path, env, p + 'v')}) is not None"
         else:
             found = f"{path!r} in props and (sv := props[{path!r}]) is not None"
-        parts.append(f"contact is not None and {found}")
+        parts.append(f"{found} and contact is not None")
     return " and ".join(f"({x})" for x in parts) or None
 
 
@@ -219,37 +237,45 @@ def _window(c: Compiled, *more: str) -> list[str]:
     new = [f"    rec = a[{b}] = []", *(f"    {m.split(' = ')[0]} = a[{b + 1 + i}] = "
            f"{m.split(' = ')[1]}" for i, m in enumerate(more))]  # fmt: skip
     read = [f"    {n} = a[{b + 1 + i}]" for i, n in enumerate(names)]
-    lim = f"t - {c.window_us}"
+    lim = f"(lim := t - {c.window_us})"
+    # Usually just the head expires: it goes alone (no slice), any more in one slice.
     if c.mode == "distinct":
+        head = f"    if rec and (e := rec[0])[0] <= {lim}:"
+        uncount = [
+            "if (ek := e[2]) is not None:",
+            "    if (left := counts[ek] - 1):",
+            "        counts[ek] = left",
+            "    else:",
+            "        del counts[ek]",
+        ]
         drop = [
-            f"        lim = {lim}",
-            "        k, n = 0, len(rec)",
-            "        while k < n and (e := rec[k])[0] <= lim:",
-            "            k += 1",
-            "            if (key := e[2]) is not None:",
-            "                if (left := counts[key] - 1):",
-            "                    counts[key] = left",
-            "                else:",
-            "                    del counts[key]",
-            "        del rec[:k]",
+            "        del rec[0]",
+            *("        " + line for line in uncount),
+            "        if rec and (e := rec[0])[0] <= lim:",
+            "            k, n = 0, len(rec)",
+            "            while k < n and (e := rec[k])[0] <= lim:",
+            "                k += 1",
+            *("                " + line for line in uncount),
+            "            del rec[:k]",
         ]
     else:
-        drop = [
-            f"        lim = {lim}",
-            "        k, n = 1, len(rec)",
-            "        while k < n and rec[k][0] <= lim:",
-            "            k += 1",
-            "        del rec[:k]",
-        ]
-    return [
-        f"rec = a[{b}]",
-        "if rec is None:",
-        *new,
-        "else:",
-        *read,
-        f"    if rec and rec[0][0] <= {lim}:",
-        *drop,
+        head = f"    if rec and rec[0][0] <= {lim}:"
+        drop = ["        del rec[0]", *_more("rec", "        ")]
+    return [f"rec = a[{b}]", "if rec is None:", *new, "else:", *read, head, *drop]
+
+
+def _more(name: str, indent: str, moved: str = "") -> list[str]:
+    """After the head of `name` expired and went: drop its further expired entries in one
+    slice (appended to `moved` first when given)."""
+    lines = [
+        f"if {name} and {name}[0][0] <= lim:",
+        f"    k, n = 1, len({name})",
+        f"    while k < n and {name}[k][0] <= lim:",
+        "        k += 1",
+        *([f"    {moved} += {name}[:k]"] if moved else []),
+        f"    del {name}[:k]",
     ]
+    return [indent + line for line in lines]
 
 
 def _count(c: Compiled, env: dict[str, Any], p: str) -> list[str]:
@@ -361,17 +387,11 @@ def _counted(c: Compiled) -> list[str]:
         f"    old = a[{b + 2}]",
         f"    lim = t - {c.window_us}",
         "    if rec and rec[0][0] <= lim:",
-        "        k, n = 1, len(rec)",
-        "        while k < n and rec[k][0] <= lim:",
-        "            k += 1",
-        "        old += rec[:k]",
-        "        del rec[:k]",
-        f"    if old and old[0][0] <= lim - {c.older_us}:",
-        f"        lim -= {c.older_us}",
-        "        k, n = 1, len(old)",
-        "        while k < n and old[k][0] <= lim:",
-        "            k += 1",
-        "        del old[:k]",
+        "        old.append(rec.pop(0))",
+        *_more("rec", "        ", "old"),
+        f"    if old and old[0][0] <= (lim := lim - {c.older_us}):",
+        "        del old[0]",
+        *_more("old", "        "),
         "rec.append((t, mid, contact, 1.0))",
         "recent = len(rec)",
         "older = len(old)",
