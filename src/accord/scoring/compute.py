@@ -8,6 +8,7 @@ builds each account's parts and their JSON text; Python touches no per-account r
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,31 +37,74 @@ Results = dict[str, dict[str, Scored]]
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> str:
     table = f"score_{name}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
     return table
+
+
+# The relations a score reads besides the other scores' tables (see accord.scoring.inputs).
+_READS: dict[type, tuple[str, ...]] = {
+    FitSpec: ("acc",),
+    EngagementSpec: ("acc", "ev", "ev_dims"),
+    IntentSpec: ("acc", "ev", "ev_dims", "sigs"),
+}
+
+
+def _visible(con: duckdb.DuckDBPyConnection, relations: tuple[str, ...]) -> bool:
+    """True when every relation can be read from `con`."""
+    for name in relations:
+        try:
+            con.execute(f"SELECT * FROM {name} LIMIT 0")
+        except duckdb.CatalogException:
+            return False
+    return True
+
+
+def _score_sql(con: duckdb.DuckDBPyConnection, spec: ScoreSpec, now_us: int) -> str | None:
+    """The SQL of a score that reads no other score (None for the others)."""
+    if isinstance(spec, FitSpec):
+        return fit.score_sql(con, spec)
+    if isinstance(spec, EngagementSpec):
+        return engagement.score_sql(spec, now_us)
+    if isinstance(spec, IntentSpec):
+        return intent.score_sql(spec, now_us)
+    return None
 
 
 def compute_tables(
     con: duckdb.DuckDBPyConnection, specs: Mapping[str, ScoreSpec], now: datetime
 ) -> dict[str, str]:
     """Every score in `specs` for every account in `acc` (health: customers only), each as a
-    DuckDB temp table (account_id, value, label, parts as JSON text); score -> table."""
+    table of the connection's (in-memory) database: (account_id, value, label, parts as
+    JSON text); score -> table.
+
+    Much of a score is per-account work on one core, so two run at a time: engagement and
+    then health (it reads engagement) on `con`, and beside them, in a thread, fit and intent
+    on a second cursor of the database when that cursor can read their inputs (plain tables
+    and views; temporary ones and registered Arrow are the connection's own), else on `con`
+    too; stage (it reads every other score) last."""
     now_us = int(now.timestamp() * 1e6)
-    out: dict[str, str] = {}
-    for name, spec in specs.items():
-        if isinstance(spec, FitSpec):
-            out[name] = _table(con, name, fit.score_sql(con, spec))
-        elif isinstance(spec, EngagementSpec):
-            out[name] = _table(con, name, engagement.score_sql(spec, now_us))
-        elif isinstance(spec, IntentSpec):
-            out[name] = _table(con, name, intent.score_sql(spec, now_us))
-    h = specs.get("health")
-    if isinstance(h, HealthSpec):
-        out["health"] = _table(con, "health", health.score_sql(h, now, out.get("engagement")))
+    first = {n: sql for n, s in specs.items() if (sql := _score_sql(con, s, now_us))}
+    cursor = con.cursor()
+    try:
+        aside = [n for n in first if not isinstance(specs[n], EngagementSpec)
+                 and _visible(cursor, _READS[type(specs[n])])]  # fmt: skip
+        with ThreadPoolExecutor(1) as pool:
+            beside = pool.submit(lambda: {n: _table(cursor, n, first[n]) for n in aside})
+            try:
+                out = {n: _table(con, n, sql) for n, sql in first.items() if n not in aside}
+                h = specs.get("health")
+                if isinstance(h, HealthSpec):
+                    eng = out.get("engagement")
+                    out["health"] = _table(con, "health", health.score_sql(h, now, eng))
+            finally:
+                out.update(beside.result())
+    finally:
+        cursor.close()
     st = specs.get("stage")
     if isinstance(st, StageSpec):
-        out["stage"] = _table(con, "stage", stage_sql.score_sql(st, now, dict(out)))
-    return out
+        ordered = {n: out[n] for n in [*first, "health"] if n in out}
+        out = {**ordered, "stage": _table(con, "stage", stage_sql.score_sql(st, now, ordered))}
+    return {n: out[n] for n in [*first, "health", "stage"] if n in out}
 
 
 def compute_scores(
