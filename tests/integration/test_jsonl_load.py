@@ -12,7 +12,8 @@ from sqlalchemy import inspect, text
 
 from accord.errors import AccordError
 from accord.graph.stitch import IdentityStitcher
-from accord.ingest.jsonl_bulk import bulk_load
+from accord.ingest import jsonl_read
+from accord.ingest.jsonl_bulk import bulk_load, duckdb_memory
 from accord.ingest.jsonl_read import LONG_LINE
 from accord.ingest.jsonl_sqlite import SqliteWriter
 from accord.ingest.jsonl_write import GROUP_COLUMNS, IDENT_COLUMNS, upserts
@@ -218,3 +219,41 @@ def test_bulk_load_reads_very_long_lines_through_the_stream_parser(
     assert ids == [str(c["messageId"]) for c in calls]  # type: ignore[index]
     props = stored if isinstance(stored, dict) else orjson.loads(stored)
     assert len(props["blob"]) == LONG_LINE * 2 + 10
+
+
+def test_line_parts_cover_the_file_and_end_at_line_ends(tmp_path: Path) -> None:
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"a\n" + b"x" * 50 + b"\n\nbb\nccc")  # a long line, a blank, no final \n
+    parts = list(jsonl_read._line_parts(path, 4))
+    data = path.read_bytes()
+    assert [data[o : o + n] for o, n in parts] == [b"a\n" + b"x" * 50 + b"\n", b"\nbb\n", b"ccc"]
+    copied = jsonl_read._copy_part(path, *parts[1], tmp_path / "part.jsonl")
+    assert copied.read_bytes() == b"\nbb\n"
+
+
+def test_bulk_load_read_in_small_parts_keeps_line_numbers(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts of a few lines each: line numbers run on across parts (so refusals name the
+    right line), odd lines of later parts still reach the stream parser, order is kept."""
+    monkeypatch.setattr(jsonl_read, "PART_BYTES", 300)
+    calls = demo_calls(40)
+    lines = [orjson.dumps(c) for c in calls]
+    lines.insert(10, b"")  # a blank line
+    lines[20] = lines[20] + b"\r"  # a CRLF line end
+    lines.insert(31, b'{"type": "track", "userId": "u\xff", "event": "E"}')  # bad UTF-8
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(AccordError, match=r"events\.jsonl line 32: not valid JSON"):
+        bulk_load(workspace.engine, path)
+    assert count(workspace, "SELECT count(*) FROM events") == 0
+    report = bulk_load(workspace.engine, path, skip_bad_rows=True)
+    assert (report.lines, report.stored, report.skipped) == (len(lines), len(calls), 1)
+    with workspace.engine.connect() as conn:
+        ids = [m for (m,) in conn.execute(text("SELECT message_id FROM events ORDER BY id"))]
+    assert ids == [str(c["messageId"]) for c in calls]
+
+
+@pytest.mark.parametrize(("held", "limit"), [(0, "1536MB"), (1000, "644MB"), (1800, "384MB")])
+def test_duckdb_gets_what_is_left_of_the_peak(held: int, limit: str) -> None:
+    assert duckdb_memory(held) == limit

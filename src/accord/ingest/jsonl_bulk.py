@@ -27,7 +27,25 @@ from accord.ingest.jsonl_stitch import BulkStitcher, no_stitching, stitch_calls
 from accord.ingest.jsonl_write import PostgresWriter, new_keys
 from accord.store.events import utc_text
 
-DUCKDB_MEMORY = "1536MB"
+PEAK_MB = 1900  # the most memory a load may bring its process to, DuckDB's included
+DUCKDB_MB = (384, 1536)  # the least and the most DuckDB is given
+OUTSIDE_MB = 256  # what the load holds outside DuckDB's limit (Arrow batches, lookups)
+
+
+def resident_mb() -> int:
+    """The memory this process holds now (0 where the system does not tell)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE") >> 20
+
+
+def duckdb_memory(held_mb: int) -> str:
+    """DuckDB's memory limit for a load in a process that already holds `held_mb`: what is
+    left of `PEAK_MB` (DuckDB spills the rest to disk), within `DUCKDB_MB`."""
+    low, high = DUCKDB_MB
+    return f"{min(high, max(low, PEAK_MB - OUTSIDE_MB - held_mb))}MB"
 
 
 @dataclass
@@ -94,7 +112,7 @@ def bulk_load(
         sqlite = engine.dialect.name == "sqlite"
         big = path.stat().st_size >= PARALLEL_AT_BYTES
         threads = threads or (default_threads() if big else 1)
-        con = open_duck(workdir, threads, DUCKDB_MEMORY)
+        con = open_duck(workdir, threads, duckdb_memory(resident_mb()))
         stack.callback(con.close)
         # started now, so that it is ready when the keys are; stopped before DuckDB closes
         writer = stack.enter_context(SqliteWriter(workdir)) if sqlite else None

@@ -9,6 +9,7 @@ the identity fields stitching reads.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,9 @@ from accord.ingest.segment_jsonl import Call, parse_call
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BAD_BYTES = (b"\r", b"\x01")  # lines DuckDB's line reader cannot take as they are
+PART_BYTES = 128 << 20  # the file is read and validated in parts of about this size, so
+# that its raw text is never all in memory at once
+EMPTY_LINES = "(SELECT NULL::BIGINT AS line, NULL::VARCHAR AS text WHERE false)"
 LONG_LINE = 8 << 20  # longer lines are read by `parse_call`: DuckDB's line reader sizes its
 # buffers from the longest line it accepts (unbounded, it asks for the whole file at once)
 _CSV = (
@@ -71,25 +75,67 @@ def open_duck(workdir: Path, threads: int, memory: str = "1GB") -> duckdb.DuckDB
     return con
 
 
-def _lines_table(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> dict[int, bytes]:
-    """Table `lines(line, text)`; lines DuckDB cannot read as they are come back as originals."""
-    lines = "CREATE TABLE lines AS SELECT row_number() OVER () AS line, text FROM " + _CSV
+def _line_parts(path: Path, size: int) -> Iterator[tuple[int, int]]:
+    """(offset, length) of consecutive parts of `path`, each about `size` bytes and ending
+    at a line's end (the last one at the file's end)."""
+    total = path.stat().st_size
+    with path.open("rb") as fh:
+        start = 0
+        while start < total:
+            fh.seek(min(start + max(size, 1), total) - 1)
+            fh.readline()
+            end = min(fh.tell(), total)
+            yield start, end - start
+            start = end
+
+
+def _copy_part(path: Path, offset: int, length: int, out: Path) -> Path:
+    """Bytes `offset` to `offset + length` of `path`, copied to `out` (in the kernel when it
+    can)."""
+    with path.open("rb") as src, out.open("wb") as dst:
+        done = 0
+        try:
+            while done < length:
+                step = os.copy_file_range(src.fileno(), dst.fileno(), length - done,
+                                          offset + done)  # fmt: skip
+                if step == 0:
+                    break
+                done += step
+        except OSError:  # no copy_file_range between these files: copy through memory
+            src.seek(offset + done)
+            dst.seek(done)
+            while done < length and (block := src.read(min(8 << 20, length - done))):
+                dst.write(block)
+                done += len(block)
+    return out
+
+
+def _lines_table(
+    con: duckdb.DuckDBPyConnection, path: Path, workdir: Path, first: int
+) -> dict[int, bytes]:
+    """Table `lines(line, text)` of `path`, numbered from `first`; lines DuckDB cannot read
+    as they are come back as originals."""
+    lines = (
+        "CREATE OR REPLACE TABLE lines AS SELECT row_number() OVER () + $skip AS line, text "
+        "FROM " + _CSV.format(src="$path")
+    )
     try:
-        con.execute(lines.format(src="$path"), {"path": str(path)})
+        con.execute(lines, {"path": str(path), "skip": first - 1})
         return {}
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS lines")
-    clean, originals = _sanitised(path, workdir / "clean.jsonl")
-    con.execute(lines.format(src="$path"), {"path": str(clean)})
+    clean, originals = _sanitised(path, workdir / "clean.jsonl", first)
+    con.execute(lines, {"path": str(clean), "skip": first - 1})
+    clean.unlink()
     return originals
 
 
-def _sanitised(path: Path, out: Path) -> tuple[Path, dict[int, bytes]]:
+def _sanitised(path: Path, out: Path, first: int = 1) -> tuple[Path, dict[int, bytes]]:
     """A copy of `path` whose odd lines (bad UTF-8, CR, control bytes, very long) are
-    blanked out."""
+    blanked out; their originals by line number, counted from `first`."""
     originals: dict[int, bytes] = {}
     with path.open("rb") as src, out.open("wb") as dst:
-        for number, line in enumerate(src, start=1):
+        for number, line in enumerate(src, start=first):
             body = line.rstrip(b"\n")
             if body.endswith(b"\r"):
                 body = body[:-1]
@@ -203,11 +249,21 @@ def read_calls(
     """Fill the DuckDB view `calls` from `path`; raise on its first bad line unless skipping."""
     catalogue = catalogue or shipped_catalogue()
     say = step or (lambda _: None)
-    say("reading lines")
-    result = ReadResult(originals=_lines_table(con, path, workdir))
-    say("validating calls")
-    con.execute(f"CREATE TABLE staged AS {staged_sql('lines')}", {"received": micros(received_at)})
-    con.execute("DROP TABLE lines")
+    say("reading and validating lines")
+    result = ReadResult()
+    staged, first = "CREATE TABLE staged AS", 1
+    part = workdir / "part.jsonl"
+    for offset, length in _line_parts(path, PART_BYTES):
+        _copy_part(path, offset, length, part)
+        result.originals.update(_lines_table(con, part, workdir, first))
+        part.unlink()
+        first += int(con.execute("SELECT count(*) FROM lines").fetchall()[0][0])
+        con.execute(f"{staged} {staged_sql('lines')}", {"received": micros(received_at)})
+        staged = "INSERT INTO staged"
+    con.execute("DROP TABLE IF EXISTS lines")
+    if staged.startswith("CREATE"):  # an empty file
+        con.execute(f"CREATE TABLE staged AS {staged_sql(EMPTY_LINES)}",
+                    {"received": micros(received_at)})  # fmt: skip
     last = con.execute("SELECT coalesce(max(line), 0) FROM staged WHERE ok").fetchall()
     result.lines = int(last[0][0])
     say("checking the other lines")

@@ -53,28 +53,38 @@ class BulkStitcher(Protocol):
     def take_updates(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
 
 
-def _strings(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list[Any]]) -> None:
-    """Table `name` from string columns."""
+def _strings(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list[Any]],
+             add: bool = False) -> None:  # fmt: skip
+    """Table `name` from string columns (with `add`, appended to it)."""
     schema = pa.schema([(c, pa.string()) for c in columns])
     con.register(f"{name}_arrow", pa.table(columns, schema=schema))
-    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+    into = f"INSERT INTO {name}" if add else f"CREATE OR REPLACE TABLE {name} AS"
+    con.execute(f"{into} SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
+
+
+LOOKUP_BATCH = 50_000  # distinct values resolved at a time (what Python holds of them)
 
 
 def _lookups(con: duckdb.DuckDBPyConnection, index: Lookup) -> None:
     """Tables `email_hits` and `company_hits`: each distinct e-mail and company resolved."""
-    emails = [e for (e,) in con.execute("SELECT DISTINCT email FROM calls WHERE email NOT NULL")
-              .fetchall()]  # fmt: skip
-    found = [index.by_email(e) for e in emails]
-    _strings(con, "email_hits", {"email": emails, "e_con": [f[0] for f in found],
-                                 "e_acc": [f[1] for f in found]})  # fmt: skip
-    pairs = con.execute(
+    cur = con.cursor()
+    _strings(con, "email_hits", {"email": [], "e_con": [], "e_acc": []})
+    cur.execute("SELECT DISTINCT email FROM calls WHERE email NOT NULL")
+    while emails := [e for (e,) in cur.fetchmany(LOOKUP_BATCH)]:
+        found = [index.by_email(e) for e in emails]
+        _strings(con, "email_hits", {"email": emails, "e_con": [f[0] for f in found],
+                                     "e_acc": [f[1] for f in found]}, add=True)  # fmt: skip
+    _strings(con, "company_hits", {"company": [], "website": [], "c_acc": []})
+    cur.execute(
         "SELECT DISTINCT company, website FROM calls WHERE kind IN ('identify', 'group') "
         "AND (company NOT NULL OR website NOT NULL)"
-    ).fetchall()
-    _strings(con, "company_hits", {"company": [p[0] for p in pairs],
-             "website": [p[1] for p in pairs],
-             "c_acc": [index.by_company(p[0], p[1]) for p in pairs]})  # fmt: skip
+    )
+    while pairs := cur.fetchmany(LOOKUP_BATCH):
+        _strings(con, "company_hits", {"company": [p[0] for p in pairs],
+                 "website": [p[1] for p in pairs],
+                 "c_acc": [index.by_company(p[0], p[1]) for p in pairs]}, add=True)  # fmt: skip
+    cur.close()
 
 
 def _stored(con: duckdb.DuckDBPyConnection, stitcher: BulkStitcher) -> None:
@@ -189,6 +199,12 @@ CREATE TABLE group_rows AS SELECT group_id, account_id, name, website, traits FR
 """
 
 
+WORK_TABLES = (
+    "st", "st_groups", "st_pure", "st_mixed", "mixed_keys", "mixed_idents", "email_hits",
+    "company_hits", "known_ids", "known_groups",
+)  # fmt: skip
+
+
 def _mixed(con: duckdb.DuckDBPyConnection, stitcher: BulkStitcher) -> None:
     """Stitch the calls of keys that meet other keys with the stream stitcher, in file order."""
     cur = con.execute(MIXED_CALLS)
@@ -231,6 +247,8 @@ def stitch_calls(con: duckdb.DuckDBPyConnection, stitcher: BulkStitcher) -> None
         "UNION ALL SELECT line, account_id, contact_id FROM st_mixed"
     )
     con.execute("INSERT INTO ident_rows SELECT * FROM mixed_idents")
+    for table in WORK_TABLES:  # their memory goes to storing the events
+        con.execute(f"DROP TABLE {table}")
 
 
 def no_stitching(con: duckdb.DuckDBPyConnection) -> None:

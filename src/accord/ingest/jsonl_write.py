@@ -73,6 +73,7 @@ def new_keys(con: duckdb.DuckDBPyConnection) -> int:
         "CREATE TABLE keep AS SELECT min(c.line) AS line, c.message_id FROM calls c "
         "ANTI JOIN existing e ON c.message_id = e.message_id::VARCHAR GROUP BY c.message_id"
     )
+    con.execute("DROP TABLE existing")
     return int(con.execute("SELECT count(*) FROM keep").fetchall()[0][0])
 
 
