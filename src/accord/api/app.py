@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -26,7 +25,7 @@ from accord.graph.account_lookup import AccountLookup, graph_signature
 from accord.graph.stitch import IdentityStitcher, read_identities
 from accord.ingest.event_catalogue import load_catalogue
 from accord.realtime.consumer import Consumer
-from accord.realtime.gcwatch import GcWatch
+from accord.realtime.gcwatch import GcWatch, freeze_alive
 from accord.realtime.process import ConsumerProcess
 from accord.realtime.watch import CommitNotifier
 from accord.signals import load_library
@@ -128,7 +127,7 @@ def create_app(
     engine = workspace.engine
     keys = WriteKeys(engine)
     wake = PacedWake(CONSUMER_GAP_SECONDS)
-    gc_watch = GcWatch()
+    gc_watch = GcWatch(freeze_survivors=True)
     signals: Consumer | None = None
     child: ConsumerProcess | None = None
     if consumer and consumer_process:
@@ -152,8 +151,7 @@ def create_app(
         if child is not None:
             await asyncio.to_thread(child.start)
         refresher = asyncio.create_task(_refresh_forever(ingest, workspace))
-        gc.collect()
-        gc.freeze()
+        freeze_alive()
         gc_watch.install()
         try:
             yield

@@ -16,6 +16,20 @@ import time
 from typing import Any
 
 
+def freeze_alive() -> None:
+    """Collect, then freeze what survived (the process's long-lived start-up state).
+
+    Then collect again, over the now empty oldest generation: CPython starts a full
+    collection only once the objects promoted since the last one exceed a quarter of what
+    that one left, and the frozen state must not count there. Without the second collect
+    the first full collection after start-up waits for a quarter of the whole start-up heap
+    to be promoted and then walks all of it (measured under the real-time latency
+    bench on PostgreSQL: the consumer's longest collection 18-19 ms of CPU, 9 ms with this)."""
+    gc.collect()
+    gc.freeze()
+    gc.collect()
+
+
 class GcWatch:
     """The longest pause, the count and total time of collections since `install()`; the
     longest also in the collecting thread's CPU time (wall minus CPU is time descheduled)."""

@@ -14,7 +14,6 @@ when the parent is gone; it saves what it processed either way.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import signal
@@ -25,7 +24,7 @@ from typing import Any
 from sqlalchemy import event
 
 from accord.realtime.consumer import Consumer
-from accord.realtime.gcwatch import GcWatch
+from accord.realtime.gcwatch import GcWatch, freeze_alive
 
 PARENT_CHECK_SECONDS = 0.1
 _FIELDS = ("ready", "alive", "leader", "processed", "fired", "last_id", "gc_max_ms",
@@ -148,8 +147,7 @@ def _main(
         consumer = Consumer(ws.engine, specs, **options)  # type: ignore[arg-type]
         if consumer.leader.acquire():
             consumer.open()  # the window state, before it is frozen out of the collector's way
-        gc.collect()
-        gc.freeze()
+        freeze_alive()
         watch = GcWatch(freeze_survivors=True).install()
         consumer.start()
         _publish(stats, consumer, watch)

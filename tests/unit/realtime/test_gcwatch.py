@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from accord.realtime.gcwatch import GcWatch
+from accord.realtime.gcwatch import GcWatch, freeze_alive
 
 
 @pytest.fixture
@@ -43,3 +44,36 @@ def test_watch_alone_freezes_nothing(unfrozen: None) -> None:
     assert gc.get_freeze_count() == 0
     assert watch.freezes == 0
     assert watch.max_ms > 0
+
+
+def _full_collections_while_growing(freeze: Callable[[], None]) -> int:
+    """Automatic full collections while 150,000 new containers are kept, after `freeze`
+    put away 1,000,000 start-up ones (a full collection is first considered after about
+    70,000 allocations: 700 per young collection, 10 of each younger generation)."""
+    full: list[int] = []
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            full.append(1)
+
+    startup = [[i] for i in range(1_000_000)]
+    freeze()
+    gc.callbacks.append(count)
+    try:
+        kept = [[i] for i in range(150_000)]
+    finally:
+        gc.callbacks.remove(count)
+    assert startup and kept
+    return len(full)
+
+
+def test_frozen_start_up_state_does_not_delay_full_collections(unfrozen: None) -> None:
+    def collect_and_freeze() -> None:
+        gc.collect()
+        gc.freeze()
+
+    # counted against the start-up heap, the first full collection waits for 250,000 new
+    # objects and then walks them all; counted from zero, smaller ones come early
+    assert _full_collections_while_growing(collect_and_freeze) == 0
+    gc.unfreeze()
+    assert _full_collections_while_growing(freeze_alive) >= 1
