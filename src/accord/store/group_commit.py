@@ -17,12 +17,22 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from accord.store.events import EventRow, attach_anonymous, write_events_raw, write_identities
+from accord.store.events import (
+    COPY_AT_LEAST,
+    PG_WRITE_ONE,
+    EventRow,
+    attach_anonymous,
+    pg_write_one_params,
+    utc_text,
+    write_events_raw,
+    write_identities,
+)
 from accord.store.wal_checkpoint import INTERVAL_SECONDS, RESTART_FRAMES, WalCheckpointer
 
 log = logging.getLogger(__name__)
@@ -233,6 +243,11 @@ class GroupCommitWriter:
                 self._write_rows(conn, raw, rows, taken, learnt)
             elif learnt:
                 self._write_rows(conn, raw, rows, taken, learnt)
+            elif len(rows) < COPY_AT_LEAST:
+                now = utc_text(datetime.now(UTC))
+                with raw.pipeline():  # the statement and its COMMIT in one round trip
+                    raw.execute(PG_WRITE_ONE, pg_write_one_params(rows, now))
+                    raw.commit()
             else:
                 write_events_raw(raw, "postgresql", rows)  # COPYs: no pipeline mode
                 raw.commit()
