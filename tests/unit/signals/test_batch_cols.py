@@ -83,3 +83,44 @@ def test_batch_cols_flags_match_the_filter_with_few_or_many_combinations(names: 
     assert got == want
     assert 0 < sum(want.values()) < len(want)
     assert (len(coded.combos) < 255) == (names < 255)
+
+
+def test_batch_cols_contact_dims_match_the_join_for_known_unknown_and_no_contacts() -> None:
+    from accord.signals import batch
+    from accord.signals.batch import EV_VIEW
+    from accord.signals.measures import compile_spec
+    from tests.unit.signals.helpers import spec
+
+    when = {"kind": "first_seen", "event": {"contact_seniority": ["vp", "director"]},
+            "key": "contact.seniority"}  # fmt: skip
+    loaded = spec({"id": "senior", "description": "x", "strength": 0.5, "when": when})
+    con = duckdb.connect()
+    # contacts c0..c11 of events; c0..c7 have dims (c6, c7 without a seniority), c20 none
+    con.execute(
+        "CREATE TABLE raw AS SELECT i AS ord, 'm' || i AS msg, i * 1000 AS t, i * 1000 AS rt, "
+        "'page' AS kind, NULL AS name, NULL AS team, 'acc_' || (i % 5) AS account_id, "
+        "CASE WHEN i % 13 = 12 THEN NULL ELSE 'c' || (i % 13) END AS contact_id, "
+        "'{}' AS properties FROM range(2000) t(i)"
+    )
+    con.execute(
+        "CREATE TABLE people AS SELECT 'c' || i AS id, "
+        "CASE WHEN i < 6 THEN ['vp', 'director', 'manager'][1 + i % 3] END AS seniority, "
+        "'sales' AS department FROM range(8) t(i) UNION ALL SELECT 'c20', 'vp', 'sales'"
+    )
+    con.execute(EV_VIEW.format(raw="raw", dims="people"))
+    coded = batch.coded_for([compile_spec(0, loaded)])
+    sc = coded.specs[0]
+    got: dict[int, tuple[bool, int]] = {}
+    for arrays in batch.partitions(con, coded, rows_per_part=300):
+        rows = zip(arrays["ord"].tolist(), arrays[sc.match].tolist(),
+                   arrays[sc.key].tolist(), strict=True)  # type: ignore[index]  # fmt: skip
+        got.update((o, (m, k)) for o, m, k in rows)
+    want = {
+        o: (bool(m), int(k))
+        for o, m, k in con.execute(
+            "SELECT ord, COALESCE(c_seniority IN ('vp', 'director'), FALSE), "
+            "CASE WHEN c_seniority IS NULL THEN 0 ELSE hash(c_seniority) END FROM ev_dims"
+        ).fetchall()
+    }
+    assert got == want
+    assert 0 < sum(m for m, _ in want.values()) < len(want)
