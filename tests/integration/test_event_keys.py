@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
-from accord.store import events as events_module
-from accord.store import group_commit
 from accord.store.events import write_events, write_events_raw
 from accord.store.schema import event_dedupe
 from accord.workspace import Workspace
+from tests.integration.pg_write_paths import pg_write_path  # noqa: F401 (autouse)
 from tests.integration.test_segment_store import rows, stored
-
-
-@pytest.fixture(autouse=True, params=["one statement", "COPY"])
-def pg_write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each test through both PostgreSQL write paths: small writes are one statement, large
-    ones two COPYs (the threshold moved so that these few rows take either)."""
-    at_least = 10**9 if request.param == "one statement" else 1
-    monkeypatch.setattr(events_module, "COPY_AT_LEAST", at_least)
-    monkeypatch.setattr(group_commit, "COPY_AT_LEAST", at_least)
-    return str(request.param)
 
 
 def keys(ws: Workspace) -> int:

@@ -4,27 +4,15 @@ NULLs, in keys as in values; and such keys still deduplicate."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from accord.store import events as events_module
-from accord.store import group_commit
 from accord.store.events import EventRow, write_events
 from accord.store.schema import event_dedupe, events
 from accord.workspace import Workspace
+from tests.integration.pg_write_paths import pg_write_path  # noqa: F401 (autouse)
 from tests.integration.test_segment_store import NOW
 
 AWKWARD = ["tab\there", "line\nbreak", "carriage\rreturn", "back\\slash", "\\N", "é ✓ 😀"]
-
-
-@pytest.fixture(autouse=True, params=["one statement", "COPY"])
-def pg_write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each test through both PostgreSQL write paths: small writes are one statement, large
-    ones two COPYs (the threshold moved so that these few rows take either)."""
-    at_least = 10**9 if request.param == "one statement" else 1
-    monkeypatch.setattr(events_module, "COPY_AT_LEAST", at_least)
-    monkeypatch.setattr(group_commit, "COPY_AT_LEAST", at_least)
-    return str(request.param)
 
 
 def _rows(source: str) -> list[EventRow]:
