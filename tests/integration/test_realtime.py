@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import create_engine, select
+from sqlalchemy import text as sql
 
 from accord.graph.stitch import IdentityStitcher
 from accord.ingest.jsonl_bulk import bulk_load
@@ -227,6 +228,42 @@ def test_consumer_waits_for_ids_committed_out_of_order(pg_base_url: str, tmp_pat
         assert consumer.cursor.last_id == 4
         assert consumer.cursor.gaps == []
         assert consumer.processed == 3
+    finally:
+        consumer.leader.release()
+        raw.dispose()
+        ws.close()
+
+
+def test_gap_of_a_writer_with_a_later_transaction_id_waits_for_it(
+    pg_base_url: str, tmp_path: Path
+) -> None:
+    """The writer of the missing id took its transaction id after the one that committed
+    the later id: it is not below that snapshot's xmax, and the range must still wait."""
+    ws = open_workspace(tmp_path / "ws", database_url=create_database(pg_base_url))
+    seed(ws)
+    raw = create_engine(ws.settings.database_url)
+    row = {"source": "test", "kind": "track", "name": "Demo Requested", "properties": {},
+           "account_id": "acc_globex", "occurred_at": START, "received_at": START}  # fmt: skip
+    consumer = Consumer(ws.engine, load_library(ws.settings.definitions_dir))
+    try:
+        with raw.connect() as fast, raw.connect() as slow:
+            fast.execute(sql("SELECT pg_current_xact_id()"))  # its transaction id first
+            slow.execute(events.insert(), {**row, "message_id": "slow", "contact_id": "con_hank"})
+            fast.execute(events.insert(), {**row, "message_id": "fast",
+                                           "contact_id": "con_frank"})  # fmt: skip
+            fast.commit()
+            assert consumer.step()[0] == 1
+            for _ in range(3):  # later commits move xmin up to the slow writer, not past it
+                with ws.engine.begin() as other:
+                    other.execute(sql("SELECT pg_current_xact_id()"))
+                consumer.step()
+                assert consumer.cursor.last_id == 0
+            slow.commit()
+        consumer.step()
+        assert consumer.cursor.last_id == 2
+        assert consumer.cursor.gaps == []
+        (fired,) = ours(list_signals(ws.engine, type="rt_demo_requests"))
+        assert sorted(fired.evidence["events"]) == ["fast", "slow"]
     finally:
         consumer.leader.release()
         raw.dispose()

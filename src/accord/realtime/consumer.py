@@ -55,6 +55,11 @@ _SNAPSHOT = text(
     "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint "
     "FROM pg_current_snapshot() AS s"
 )
+# A gap's horizon: a transaction id of the reader's own (its one-statement transaction
+# commits at once, without waiting for the log flush: it wrote nothing worth keeping).
+_HORIZON = text(
+    "SELECT set_config('synchronous_commit', 'off', true), pg_current_xact_id()::text::bigint"
+)
 
 
 class Usable:
@@ -123,6 +128,11 @@ def _snapshot(conn: Connection) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def _horizon(conn: Connection) -> int:
+    """A transaction id above every one given out so far (see `accord.realtime.cursor`)."""
+    return int(conn.execute(_HORIZON).one()[1])
+
+
 def read_batch(conn: Connection, cursor: Cursor, limit: int, usable: Usable = ANY_EVENT) -> Read:
     """Committed events not yet processed (unseen gap ids first, then new ids), in id order;
     the rows are those `usable` lets through, the cursor covers every event read."""
@@ -146,7 +156,7 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int, usable: Usable = AN
     if room > 0:
         ids, new = _fetch_new(conn, nxt.high_id, room, usable)
         holes = bool(ids) and ids[-1] - nxt.high_id != len(ids)
-        horizon = _snapshot(conn)[1] if pg and holes else None
+        horizon = _horizon(conn) if pg and holes else None
         nxt.add_new(ids, horizon)
         seen += len(ids)
         more = more or len(ids) >= room
