@@ -76,7 +76,7 @@ def test_demo_imports_what_it_writes(tmp_path: Path, db_url: str) -> None:
     assert counts["events"] == _file_rows(ws / "demo-input" / "intent.csv") + calls
     assert counts["signals"] > 0
     assert counts["scores_current"] > 0
-    assert counts["consumer_cursors"] == 1
+    assert counts["consumer_cursors"] == 2  # the consumer's signals and its window state
     assert counts["identity_links"] == counts["contacts"] + counts["leads"]
 
 

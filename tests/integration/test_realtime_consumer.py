@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from accord.cli import app
 from accord.realtime import Consumer, Cursor, load_cursor, read_batch
 from accord.realtime.consumer import Usable
+from accord.realtime.cursor import state_name
 from accord.signals import load_library, run_batch
 from accord.signals.store import list_signals
 from accord.store.group_commit import WriterLock
@@ -99,6 +100,91 @@ def test_consumer_saves_fired_signal_at_once_and_quiet_steps_later(
     assert stored_last_id(workspace) < consumer.cursor.last_id
     consumer.tick()  # the time-driven check saves the cursor before its own commit
     assert stored_last_id(workspace) == consumer.cursor.last_id
+    consumer.leader.release()
+
+
+def stored_state_id(ws: Workspace) -> int:
+    with ws.engine.connect() as conn:
+        return load_cursor(conn, state_name("signals")).last_id
+
+
+def test_fired_signal_is_stored_at_once_and_window_state_in_its_own_time(
+    workspace: Workspace,
+) -> None:
+    seed(workspace)
+    specs = load_library(workspace.settings.definitions_dir)
+    consumer = Consumer(workspace.engine, specs, save_seconds=3600)
+    consumer.open()
+    fired_at = 0
+    for row in event_rows():
+        insert(workspace, row)
+        before = consumer.fired
+        consumer.step()
+        if consumer.fired > before:
+            fired_at = consumer.cursor.last_id
+            assert stored_last_id(workspace) == fired_at
+    assert fired_at > 2
+    consumer.save_if_due()  # waits for the one state save started by the first step
+    assert consumer.state_saves == 1
+    assert stored_state_id(workspace) < fired_at  # the state waits for its next save
+    consumer.save()
+    assert stored_state_id(workspace) == stored_last_id(workspace) == consumer.cursor.last_id
+    consumer.leader.release()
+
+
+def test_restart_replays_events_past_the_saved_state_and_repeats_no_signal(
+    workspace: Workspace,
+) -> None:
+    seed(workspace)
+    specs = load_library(workspace.settings.definitions_dir)
+    rows = event_rows()
+    half = len(rows) // 2
+    first = Consumer(workspace.engine, specs, save_seconds=3600)
+    first.open()
+    for row in rows[:half]:
+        insert(workspace, row)
+        first.step()
+    first.save_if_due()
+    signals_at, state_at = stored_last_id(workspace), stored_state_id(workspace)
+    assert state_at < signals_at  # signals stored past the state saved with the first step
+    first.leader.release()  # the process dies without saving
+
+    second = Consumer(workspace.engine, specs)
+    second.open()
+    assert second.replayed == signals_at - state_at
+    assert second.cursor.last_id == signals_at
+    for row in rows[half:]:
+        insert(workspace, row)
+    second.drain()
+    assert stored_last_id(workspace) == stored_state_id(workspace) == len(rows)
+    stored = ours(list_signals(workspace.engine))
+    batch = ours(run_batch(workspace.engine, specs))
+    assert len(stored) == len({s.dedupe_key for s in stored})
+    assert comparable(stored) == comparable(batch)
+    second.leader.release()
+
+    third = Consumer(workspace.engine, specs)  # everything saved: nothing to replay
+    third.open()
+    assert third.replayed == 0
+    assert third.cursor.last_id == len(rows)
+    third.leader.release()
+
+
+def test_cursor_stored_without_a_state_cursor_gives_the_state_its_position(
+    workspace: Workspace,
+) -> None:
+    seed(workspace)
+    specs = load_library(workspace.settings.definitions_dir)
+    for row in event_rows()[:6]:
+        insert(workspace, row)
+    Consumer(workspace.engine, specs).drain()
+    with workspace.engine.begin() as conn:
+        conn.execute(text("DELETE FROM consumer_cursors WHERE name = :n"),
+                     {"n": state_name("signals")})  # fmt: skip
+    consumer = Consumer(workspace.engine, specs)
+    consumer.open()
+    assert consumer.replayed == 0
+    assert stored_state_id(workspace) == stored_last_id(workspace) == 6
     consumer.leader.release()
 
 

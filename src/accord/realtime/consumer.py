@@ -1,13 +1,21 @@
 """The durable real-time consumer: committed events, in id order, into the signal engine.
 
 Each step reads the events committed since the cursor and feeds them to the
-`SignalEngine`. A step that fires a signal stores the signals, the changed window state and
-the new cursor in one transaction at once; steps that fire nothing are saved together at
-most `save_seconds` later (a restart replays them from the stored cursor, so nothing is
-counted twice or skipped; see `accord.realtime.cursor` for ids committed out of order). It
-polls every few milliseconds, and wakes at once when the writer in the same process says it
-committed or, through its commit watch, when another process commits
-(`accord.realtime.watch`).
+`SignalEngine`. Two cursors are stored:
+
+- `name`: how far the signals are stored. A step that fires stores its signals and this
+  cursor in one short transaction at once.
+- `name.state` (`state_name`): how far the stored window state goes. The changed window
+  state is saved beside the steps, by a thread of its own, at most every `save_seconds` and
+  no more than `STATE_SAVE_SHARE` of the time: a state (a window of entries) can be large,
+  and rewriting it on every fired step would hold every signal behind it.
+
+On `open()` the consumer loads the stored state and replays the events between the two
+cursors through the engine without building signals (those are stored), so a restart loses
+nothing and repeats no signal; steps then go on from `name`. See `accord.realtime.cursor`
+for ids committed out of order. It polls every few milliseconds, and wakes at once when the
+writer in the same process says it committed or, through its commit watch, when another
+process commits (`accord.realtime.watch`).
 """
 
 from __future__ import annotations
@@ -18,17 +26,18 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, not_, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from accord.realtime.cursor import Cursor, load_cursor, save_cursor
+from accord.realtime.cursor import Cursor, find_cursor, load_cursor, save_cursor, state_name
 from accord.realtime.leader import Leadership
 from accord.realtime.watch import CommitWatch
 from accord.signals import LoadedSignal, Signal, SignalEngine
+from accord.signals.store import save_signals, save_states
 from accord.store.group_commit import WriterLock
 from accord.store.schema import events
 
@@ -41,6 +50,7 @@ COLUMNS = (
 )  # fmt: skip
 NAMES = tuple(c.name for c in COLUMNS)
 GAPS_PER_READ = 64
+STATE_SAVE_SHARE = 0.1  # window-state saves run at most this share of the time
 LOCK_RETRY_SECONDS = 0.0005
 # The hot read, through the driver (its statement cache, or prepared statements): every id
 # past the cursor, with the columns of the events a definition can use (NULL for the
@@ -198,6 +208,42 @@ def _as_dicts(found: list[Any]) -> list[Mapping[str, Any]]:
     ]  # fmt: skip
 
 
+def processed(cursor: Cursor) -> ColumnElement[bool]:
+    """The condition on `events.id` of the events `cursor` has processed."""
+    cond = events.c.id <= cursor.high_id
+    if cursor.gaps:
+        cond = and_(cond, not_(or_(*(events.c.id.between(lo, hi) for lo, hi, _ in cursor.gaps))))
+    return cond
+
+
+class _StateSave:
+    """One save of window state in a thread of its own: `result()` waits for it and returns
+    the cursor it covers and how long it took, or raises its error."""
+
+    def __init__(self, write: Callable[[], float], at: Cursor) -> None:
+        self.at = at
+        self._write = write
+        self._took = 0.0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="state-save", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._took = self._write()
+        except BaseException as e:  # noqa: BLE001 raised in the consumer's thread by result()
+            self._error = e
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self) -> float:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._took
+
+
 def _autocommit(conn: Connection) -> Connection:
     return conn.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -226,7 +272,8 @@ class Consumer:
     """Tails the events table into a `SignalEngine`; run `step()` yourself or `start()` a
     thread. One consumer per `name` is active at a time (see `accord.realtime.leader`).
 
-    `cursor` is how far the consumer has processed, `stored` how far its saved state goes.
+    `cursor` is how far the consumer has processed, `stored` how far its stored signals go
+    and `state_stored` how far its stored window state goes.
     With `watch` the running thread also wakes when another process commits (see
     `accord.realtime.watch`), not only on `wake` or after `poll_seconds`; it starts a step
     at most every `gap_seconds`.
@@ -261,6 +308,9 @@ class Consumer:
         self.fired = 0
         self.cursor = Cursor(name)
         self.stored = self.cursor
+        self.state_stored = self.cursor
+        self.replayed = 0  # events replayed into the loaded state by the last `open()`
+        self.state_saves = 0
         self.signals: SignalEngine | None = None
         self.usable = ANY_EVENT
         self._reader: Connection | None = None
@@ -268,7 +318,8 @@ class Consumer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_tick = 0.0
-        self._saved_at = time.monotonic()
+        self._state_save: _StateSave | None = None
+        self._state_due = 0.0  # when the next window-state save may start
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._database = database if database and database != ":memory:" else None
         dbapi = getattr(engine.dialect, "loaded_dbapi", None)
@@ -279,17 +330,53 @@ class Consumer:
     # --- one step at a time ---------------------------------------------------------------
 
     def open(self) -> None:
-        """Load the cursor and the signal engine's saved window state."""
+        """Load the cursors and the saved window state, and replay into it the events the
+        stored signals cover but the stored state does not."""
+        if self._state_save is not None:
+            with contextlib.suppress(*self.errors):  # its state is reloaded now anyway
+                self._state_save.result()
+            self._state_save = None
         with self.engine.connect() as conn:
-            self.cursor = self.stored = load_cursor(conn, self.name)
+            stored = load_cursor(conn, self.name)
+            state = find_cursor(conn, state_name(self.name))
+        if state is None:  # stored before the state had a cursor of its own: they agree
+            state = replace(stored, name=state_name(self.name))
+            with self._writing() as begin:
+                save_cursor(begin(), state)
+        state = replace(state, name=self.name)
+        if state.covers(stored):  # steps that fired nothing, saved with the state
+            stored = state
         self.signals = SignalEngine(self.engine, self.specs)
         self.usable = Usable.of(self.signals)
-        self._saved_at = time.monotonic()
+        self.replayed = self._replay(state, stored)
+        self.cursor = self.stored = stored
+        self.state_stored = state
+        self._state_due = 0.0
+
+    def _replay(self, since: Cursor, until: Cursor) -> int:
+        """Feed the events `until` has processed and `since` has not, in id order, through
+        the engine without building signals; how many."""
+        assert self.signals is not None
+        if since.covers(until):
+            return 0
+        todo = and_(processed(until), not_(processed(since)))
+        done, after = 0, -1
+        with self.engine.connect() as conn:
+            while True:
+                q = select(*COLUMNS).where(events.c.id > after, todo)
+                rows = [dict(r) for r in conn.execute(q.order_by(events.c.id).limit(self.batch))
+                        .mappings()]  # fmt: skip
+                if not rows:
+                    return done
+                self.signals.replay(rows)
+                done += len(rows)
+                after = rows[-1]["id"]
 
     def step(self) -> tuple[int, bool]:
         """Process what is committed past the cursor (up to `batch` events; those no definition
-        can use are passed over in SQL); save at once when a signal fired, else when the last
-        save is `save_seconds` old. Returns (events covered, whether more are waiting)."""
+        can use are passed over in SQL); store fired signals with the cursor at once, and
+        start a save of the window state when one is due. Returns (events covered, whether
+        more are waiting)."""
         if self.signals is None:
             self.open()
         assert self.signals is not None
@@ -302,9 +389,8 @@ class Consumer:
         self.processed += read.seen
         self.fired += len(fired)
         if fired:
-            self.save()
-        else:
-            self.save_if_due()
+            self._store_signals(fired)
+        self.save_if_due()
         return read.seen, read.more
 
     def _read(self) -> Read:
@@ -331,17 +417,67 @@ class Consumer:
                 log.warning("consumer %s: closing its read connection failed", self.name)
             self._reader = None
 
+    def _store_signals(self, fired: list[Signal]) -> None:
+        """Store fired signals and the cursor in one short transaction (the window state
+        follows in its own time: a restart replays it from the events)."""
+        try:
+            with self._writing() as begin:
+                conn = begin()
+                save_signals(conn, fired)
+                save_cursor(conn, self.cursor)
+        except self.errors:
+            self.signals = None  # its memory is ahead of the store: reload on the next step
+            raise
+        self.stored = self.cursor
+
     def save_if_due(self) -> None:
-        """`save()` when unsaved work is older than `save_seconds`."""
-        if time.monotonic() - self._saved_at >= self.save_seconds:
-            self.save()
+        """Start saving the changed window state in a thread of its own when the last save
+        has ended, is `save_seconds` old, and has taken at most `STATE_SAVE_SHARE` of the
+        time since it started (a failed save's error is raised here, and the state reloaded
+        on the next step)."""
+        signals = self.signals
+        if self._state_save is not None:
+            if not self._state_save.done():
+                return
+            self._finish_state_save()
+        if signals is None or self.cursor == self.state_stored:
+            return
+        started = time.monotonic()
+        if started < self._state_due:
+            return
+        rows = signals.take_dirty_rows()
+        at = replace(self.cursor, name=state_name(self.name))
+
+        def write() -> float:
+            with self._writing() as begin:
+                conn = begin()
+                save_states(conn, rows)
+                save_cursor(conn, at)
+            return time.monotonic() - started
+
+        self._state_save = _StateSave(write, at)
+
+    def _finish_state_save(self) -> None:
+        job = self._state_save
+        if job is None:
+            return
+        self._state_save = None
+        try:
+            took = job.result()
+        except self.errors:
+            self.signals = None  # the rows it took are no longer marked changed: reload
+            raise
+        self.state_saves += 1
+        self.state_stored = replace(job.at, name=self.name)
+        self._state_due = time.monotonic() + max(self.save_seconds, took / STATE_SAVE_SHARE - took)
 
     def save(self) -> None:
-        """Store pending signals, changed window state and the cursor in one transaction; the
-        write lock is taken only once the state is serialised."""
-        self._saved_at = time.monotonic()
+        """Store pending signals, changed window state and both cursors in one transaction
+        (after a state save in flight has ended); the write lock is taken only once the state
+        is serialised."""
+        self._finish_state_save()
         signals = self.signals
-        if signals is None or self.cursor == self.stored:
+        if signals is None or self.cursor == self.stored == self.state_stored:
             return
         real = signals.engine
         try:
@@ -354,10 +490,11 @@ class Consumer:
                     signals.engine = real
                 with tx.begin() as conn:
                     save_cursor(conn, self.cursor)
+                    save_cursor(conn, replace(self.cursor, name=state_name(self.name)))
         except self.errors:
             self.signals = None  # its memory is ahead of the store: reload on the next step
             raise
-        self.stored = self.cursor
+        self.stored = self.state_stored = self.cursor
 
     @contextmanager
     def _writing(self) -> Iterator[Callable[[], Connection]]:
@@ -393,8 +530,9 @@ class Consumer:
         """Skip to the newest committed event (after a batch run has covered the history)."""
         with self.engine.begin() as conn:
             high = conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one()
-            self.cursor = self.stored = Cursor(self.name, int(high))
+            self.cursor = self.stored = self.state_stored = Cursor(self.name, int(high))
             save_cursor(conn, self.cursor)
+            save_cursor(conn, replace(self.cursor, name=state_name(self.name)))
         return self.cursor
 
     def tick(self, now: datetime | None = None) -> list[Signal]:

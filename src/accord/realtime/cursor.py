@@ -77,6 +77,33 @@ class Cursor:
         """Gaps whose every possible writer had ended when a snapshot had `xmin`."""
         return [g for g in self.gaps if g[2] <= xmin]
 
+    def covers(self, other: Cursor) -> bool:
+        """Whether every id `other` has processed is processed here too."""
+        unseen = [(lo, hi) for lo, hi, _ in self.gaps]
+        if self.high_id < other.high_id:
+            unseen.append((self.high_id + 1, other.high_id))
+        for lo, hi in unseen:
+            hi = min(hi, other.high_id)
+            if lo > hi:
+                continue
+            for glo, ghi, _ in sorted(other.gaps):  # the part of [lo, hi] other has not seen
+                if ghi < lo:
+                    continue
+                if glo > lo:
+                    return False
+                lo = ghi + 1
+                if lo > hi:
+                    break
+            if lo <= hi:
+                return False
+        return True
+
+
+def state_name(name: str) -> str:
+    """The cursor row saying how far the stored window state of consumer `name` goes (the
+    row `name` says how far its signals are stored; see `accord.realtime.consumer`)."""
+    return f"{name}.state"
+
 
 _UPSERTS: dict[str, Any] = {}
 
@@ -95,14 +122,19 @@ def _upsert(conn: Connection) -> Any:
     return stmt
 
 
-def load_cursor(conn: Connection, name: str) -> Cursor:
-    """The stored cursor `name`, or a fresh one at the start of the table."""
+def find_cursor(conn: Connection, name: str) -> Cursor | None:
+    """The stored cursor `name`, or None when none is stored."""
     c = consumer_cursors.c
     row = conn.execute(select(c.high_id, c.gaps).where(c.name == name)).first()
     if row is None:
-        return Cursor(name)
+        return None
     gaps = [(int(g[0]), int(g[1]), int(g[2])) for g in row.gaps or []]
     return Cursor(name, int(row.high_id), gaps)
+
+
+def load_cursor(conn: Connection, name: str) -> Cursor:
+    """The stored cursor `name`, or a fresh one at the start of the table."""
+    return find_cursor(conn, name) or Cursor(name)
 
 
 def save_cursor(conn: Connection, cursor: Cursor) -> None:

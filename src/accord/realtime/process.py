@@ -28,7 +28,8 @@ from accord.realtime.gcwatch import GcWatch, freeze_alive
 
 PARENT_CHECK_SECONDS = 0.1
 _FIELDS = ("ready", "alive", "leader", "processed", "fired", "last_id", "gc_max_ms",
-           "gc_max_cpu_ms", "gc_total_ms", "gc_collections")  # fmt: skip
+           "gc_max_cpu_ms", "gc_total_ms", "gc_collections", "gc_worst_generation",
+           "replayed", "state_saves")  # fmt: skip
 _AT = {name: i for i, name in enumerate(_FIELDS)}
 
 
@@ -94,11 +95,13 @@ class ConsumerProcess:
         return {
             "alive": self.is_alive(), "process": self._proc.pid, "leader": bool(s[_AT["leader"]]),
             "processed": int(s[_AT["processed"]]), "fired": int(s[_AT["fired"]]),
-            "last_id": int(s[_AT["last_id"]]),
+            "last_id": int(s[_AT["last_id"]]), "replayed": int(s[_AT["replayed"]]),
+            "state_saves": int(s[_AT["state_saves"]]),
             "gc": {"max_pause_ms": round(s[_AT["gc_max_ms"]], 3),
                    "max_cpu_ms": round(s[_AT["gc_max_cpu_ms"]], 3),
                    "total_ms": round(s[_AT["gc_total_ms"]], 3),
-                   "collections": int(s[_AT["gc_collections"]])},
+                   "collections": int(s[_AT["gc_collections"]]),
+                   "worst_generation": int(s[_AT["gc_worst_generation"]])},
         }  # fmt: skip
 
 
@@ -115,7 +118,8 @@ def _publish(stats: Any, consumer: Consumer, watch: GcWatch) -> None:
         ("processed", consumer.processed), ("fired", consumer.fired),
         ("last_id", consumer.cursor.last_id), ("gc_max_ms", watch.max_ms),
         ("gc_max_cpu_ms", watch.max_cpu_ms), ("gc_total_ms", watch.total_ms),
-        ("gc_collections", watch.collections),
+        ("gc_collections", watch.collections), ("gc_worst_generation", watch.worst_generation or 0),
+        ("replayed", consumer.replayed), ("state_saves", consumer.state_saves),
     ):  # fmt: skip
         stats[_AT[name]] = float(value)
 

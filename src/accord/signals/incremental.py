@@ -208,6 +208,13 @@ class SignalEngine:
             )
         return rows
 
+    def take_dirty_rows(self) -> list[dict[str, Any]]:
+        """`dirty_rows()`, then every state marked saved: the next rows carry only later
+        changes (the caller saves these, or reloads the engine when it cannot)."""
+        rows = self.dirty_rows()
+        self._clean()
+        return rows
+
     def _clean(self) -> None:
         for a in self._dirty:
             self._accounts[a][0] = 0
