@@ -4,6 +4,7 @@ a restarted consumer resumes exactly, and the consumer agrees with JSONL + batch
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy import text as sql
 
 from accord.graph.stitch import IdentityStitcher
@@ -195,76 +196,79 @@ def test_realtime_consumer_agrees_with_jsonl_and_batch(
     assert comparable(live) == comparable(batch)
 
 
-def test_consumer_waits_for_ids_committed_out_of_order(pg_base_url: str, tmp_path: Path) -> None:
+_DEMO_ROW = {"source": "test", "kind": "track", "name": "Demo Requested", "properties": {},
+             "account_id": "acc_globex", "occurred_at": START, "received_at": START}  # fmt: skip
+
+
+@pytest.fixture
+def pg_consumer(pg_base_url: str, tmp_path: Path) -> Iterator[tuple[Workspace, Engine, Consumer]]:
+    """A seeded PostgreSQL workspace, a second engine for writers of its own, a consumer."""
     ws = open_workspace(tmp_path / "ws", database_url=create_database(pg_base_url))
     seed(ws)
     raw = create_engine(ws.settings.database_url)
-    row = {"source": "test", "kind": "track", "name": "Demo Requested", "properties": {},
-           "account_id": "acc_globex", "occurred_at": START, "received_at": START}  # fmt: skip
     consumer = Consumer(ws.engine, load_library(ws.settings.definitions_dir))
     try:
-        with raw.connect() as slow:
-            slow.execute(events.insert(), {**row, "message_id": "slow", "contact_id": "con_hank"})
-            with ws.engine.begin() as fast:  # drew a later id, commits first
-                fast.execute(events.insert(), {**row, "message_id": "fast",
-                                               "contact_id": "con_frank"})  # fmt: skip
-            assert consumer.step()[0] == 1
-            assert consumer.cursor.last_id == 0
-            assert consumer.cursor.high_id == 2
-            assert consumer.step()[0] == 0  # still in flight: nothing skipped, nothing repeated
-            slow.commit()
-        assert consumer.step()[0] == 1
-        assert consumer.cursor.last_id == 2
-        assert consumer.cursor.gaps == []
-        (fired,) = ours(list_signals(ws.engine, type="rt_demo_requests"))
-        assert sorted(fired.evidence["events"]) == ["fast", "slow"]
-        with raw.connect() as doomed:
-            doomed.execute(events.insert(), {**row, "message_id": "doomed"})
-            with ws.engine.begin() as fast:
-                fast.execute(events.insert(), {**row, "message_id": "after"})
-            assert consumer.step()[0] == 1
-            doomed.rollback()
-        consumer.step()
-        assert consumer.cursor.last_id == 4
-        assert consumer.cursor.gaps == []
-        assert consumer.processed == 3
+        yield ws, raw, consumer
     finally:
         consumer.leader.release()
         raw.dispose()
         ws.close()
+
+
+def test_consumer_waits_for_ids_committed_out_of_order(
+    pg_consumer: tuple[Workspace, Engine, Consumer],
+) -> None:
+    ws, raw, consumer = pg_consumer
+    row = _DEMO_ROW
+    with raw.connect() as slow:
+        slow.execute(events.insert(), {**row, "message_id": "slow", "contact_id": "con_hank"})
+        with ws.engine.begin() as fast:  # drew a later id, commits first
+            fast.execute(events.insert(), {**row, "message_id": "fast",
+                                           "contact_id": "con_frank"})  # fmt: skip
+        assert consumer.step()[0] == 1
+        assert consumer.cursor.last_id == 0
+        assert consumer.cursor.high_id == 2
+        assert consumer.step()[0] == 0  # still in flight: nothing skipped, nothing repeated
+        slow.commit()
+    assert consumer.step()[0] == 1
+    assert consumer.cursor.last_id == 2
+    assert consumer.cursor.gaps == []
+    (fired,) = ours(list_signals(ws.engine, type="rt_demo_requests"))
+    assert sorted(fired.evidence["events"]) == ["fast", "slow"]
+    with raw.connect() as doomed:
+        doomed.execute(events.insert(), {**row, "message_id": "doomed"})
+        with ws.engine.begin() as fast:
+            fast.execute(events.insert(), {**row, "message_id": "after"})
+        assert consumer.step()[0] == 1
+        doomed.rollback()
+    consumer.step()
+    assert consumer.cursor.last_id == 4
+    assert consumer.cursor.gaps == []
+    assert consumer.processed == 3
 
 
 def test_gap_of_a_writer_with_a_later_transaction_id_waits_for_it(
-    pg_base_url: str, tmp_path: Path
+    pg_consumer: tuple[Workspace, Engine, Consumer],
 ) -> None:
     """The writer of the missing id took its transaction id after the one that committed
     the later id: it is not below that snapshot's xmax, and the range must still wait."""
-    ws = open_workspace(tmp_path / "ws", database_url=create_database(pg_base_url))
-    seed(ws)
-    raw = create_engine(ws.settings.database_url)
-    row = {"source": "test", "kind": "track", "name": "Demo Requested", "properties": {},
-           "account_id": "acc_globex", "occurred_at": START, "received_at": START}  # fmt: skip
-    consumer = Consumer(ws.engine, load_library(ws.settings.definitions_dir))
-    try:
-        with raw.connect() as fast, raw.connect() as slow:
-            fast.execute(sql("SELECT pg_current_xact_id()"))  # its transaction id first
-            slow.execute(events.insert(), {**row, "message_id": "slow", "contact_id": "con_hank"})
-            fast.execute(events.insert(), {**row, "message_id": "fast",
-                                           "contact_id": "con_frank"})  # fmt: skip
-            fast.commit()
-            assert consumer.step()[0] == 1
-            for _ in range(3):  # later commits move xmin up to the slow writer, not past it
-                with ws.engine.begin() as other:
-                    other.execute(sql("SELECT pg_current_xact_id()"))
-                consumer.step()
-                assert consumer.cursor.last_id == 0
-            slow.commit()
-        consumer.step()
-        assert consumer.cursor.last_id == 2
-        assert consumer.cursor.gaps == []
-        (fired,) = ours(list_signals(ws.engine, type="rt_demo_requests"))
-        assert sorted(fired.evidence["events"]) == ["fast", "slow"]
-    finally:
-        consumer.leader.release()
-        raw.dispose()
-        ws.close()
+    ws, raw, consumer = pg_consumer
+    row = _DEMO_ROW
+    with raw.connect() as fast, raw.connect() as slow:
+        fast.execute(sql("SELECT pg_current_xact_id()"))  # its transaction id first
+        slow.execute(events.insert(), {**row, "message_id": "slow", "contact_id": "con_hank"})
+        fast.execute(events.insert(), {**row, "message_id": "fast",
+                                       "contact_id": "con_frank"})  # fmt: skip
+        fast.commit()
+        assert consumer.step()[0] == 1
+        for _ in range(3):  # later commits move xmin up to the slow writer, not past it
+            with ws.engine.begin() as other:
+                other.execute(sql("SELECT pg_current_xact_id()"))
+            consumer.step()
+            assert consumer.cursor.last_id == 0
+        slow.commit()
+    consumer.step()
+    assert consumer.cursor.last_id == 2
+    assert consumer.cursor.gaps == []
+    (fired,) = ours(list_signals(ws.engine, type="rt_demo_requests"))
+    assert sorted(fired.evidence["events"]) == ["fast", "slow"]
