@@ -161,7 +161,9 @@ def served(db_url: str, workdir: Path, workers: int) -> Iterator[tuple[str, str,
     env = {**os.environ, "ACCORD_DATABASE_URL": db_url}
     cmd = [sys.executable, "-m", "accord", "--workspace", str(workdir / "ws"), "serve"]
     cmd += ["--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = workdir / "serve.log"  # a file, not a pipe: nobody reads while it runs
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -171,14 +173,13 @@ def served(db_url: str, workdir: Path, workers: int) -> Iterator[tuple[str, str,
                     break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("accord serve did not start") from None
+                    tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+                    raise RuntimeError(f"accord serve did not start:\n{tail}") from None
                 time.sleep(0.2)
         yield url, key, proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
-        if proc.stderr is not None:
-            proc.stderr.close()
 
 
 WRK_THREADS = 1  # one wrk thread drives 50k+ requests/s; a second would only take a core
