@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import Engine, select
 
-from accord.ingest.background import Background
+from accord.background import Background
 from accord.ingest.jsonl_write import (
     GROUP_COLUMNS,
     IDENT_COLUMNS,
@@ -60,7 +60,7 @@ class SqliteWriter:
         self._said: queue.Queue[bytes] = queue.Queue()
         self._listener = threading.Thread(target=self._listen, daemon=True)
         self._listener.start()
-        self._sender: Background | None = None
+        self._sender: Background[None] | None = None
         self._finished = False
 
     def __enter__(self) -> SqliteWriter:

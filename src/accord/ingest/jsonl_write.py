@@ -24,8 +24,8 @@ import duckdb
 from sqlalchemy import Engine, Table
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
+from accord.background import Background
 from accord.errors import AccordError
-from accord.ingest.background import Background
 from accord.store.events import EventRow
 from accord.store.schema import event_dedupe, events
 
@@ -152,7 +152,7 @@ class PostgresWriter:
         pg: Any = self._raw.driver_connection
         self._pg, self._cur = pg, pg.cursor()
         self._rebuild: dict[str, list[str]] = {}
-        self._job: Background | None = None
+        self._job: Background[None] | None = None
         self._committed = False
 
     def __enter__(self) -> PostgresWriter:
@@ -255,7 +255,7 @@ def _refused(error: BaseException) -> BaseException:
     return error
 
 
-def _release(pipe: Path, job: Background | None) -> None:
+def _release(pipe: Path, job: Background[None] | None) -> None:
     """Make sure the reader of `pipe` (`job`) sees its end, whether or not DuckDB opened it."""
     reader = job.thread if job is not None else None
     while reader is not None and reader.is_alive():

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, and_, func, not_, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from accord.background import Background
 from accord.realtime.cursor import Cursor, find_cursor, load_cursor, save_cursor, state_name
 from accord.realtime.leader import Leadership
 from accord.realtime.watch import CommitWatch
@@ -216,34 +217,6 @@ def processed(cursor: Cursor) -> ColumnElement[bool]:
     return cond
 
 
-class _StateSave:
-    """One save of window state in a thread of its own: `result()` waits for it and returns
-    the cursor it covers and how long it took, or raises its error."""
-
-    def __init__(self, write: Callable[[], float], at: Cursor) -> None:
-        self.at = at
-        self._write = write
-        self._took = 0.0
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="state-save", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._took = self._write()
-        except BaseException as e:  # noqa: BLE001 raised in the consumer's thread by result()
-            self._error = e
-
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
-    def result(self) -> float:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._took
-
-
 def _autocommit(conn: Connection) -> Connection:
     return conn.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -318,7 +291,8 @@ class Consumer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_tick = 0.0
-        self._state_save: _StateSave | None = None
+        self._state_save: Background[float] | None = None  # returns how long it took
+        self._state_at = self.cursor  # the position of the state it saves
         self._state_due = 0.0  # when the next window-state save may start
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._database = database if database and database != ":memory:" else None
@@ -340,10 +314,11 @@ class Consumer:
             stored = load_cursor(conn, self.name)
             state = find_cursor(conn, state_name(self.name))
         if state is None:  # stored before the state had a cursor of its own: they agree
-            state = replace(stored, name=state_name(self.name))
+            state = stored
             with self._writing() as begin:
-                save_cursor(begin(), state)
-        state = replace(state, name=self.name)
+                save_cursor(begin(), self._as_state(state))
+        else:
+            state = replace(state, name=self.name)
         if state.covers(stored):  # steps that fired nothing, saved with the state
             stored = state
         self.signals = SignalEngine(self.engine, self.specs)
@@ -352,6 +327,10 @@ class Consumer:
         self.cursor = self.stored = stored
         self.state_stored = state
         self._state_due = 0.0
+
+    def _as_state(self, cursor: Cursor) -> Cursor:
+        """`cursor`'s position under the name of the window-state cursor."""
+        return replace(cursor, name=state_name(self.name))
 
     def _replay(self, since: Cursor, until: Cursor) -> int:
         """Feed the events `until` has processed and `since` has not, in id order, through
@@ -446,16 +425,16 @@ class Consumer:
         if started < self._state_due:
             return
         rows = signals.take_dirty_rows()
-        at = replace(self.cursor, name=state_name(self.name))
+        self._state_at = at = self.cursor
 
         def write() -> float:
             with self._writing() as begin:
                 conn = begin()
                 save_states(conn, rows)
-                save_cursor(conn, at)
+                save_cursor(conn, self._as_state(at))
             return time.monotonic() - started
 
-        self._state_save = _StateSave(write, at)
+        self._state_save = Background(write)
 
     def _finish_state_save(self) -> None:
         job = self._state_save
@@ -468,7 +447,7 @@ class Consumer:
             self.signals = None  # the rows it took are no longer marked changed: reload
             raise
         self.state_saves += 1
-        self.state_stored = replace(job.at, name=self.name)
+        self.state_stored = self._state_at
         self._state_due = time.monotonic() + max(self.save_seconds, took / STATE_SAVE_SHARE - took)
 
     def save(self) -> None:
@@ -490,7 +469,7 @@ class Consumer:
                     signals.engine = real
                 with tx.begin() as conn:
                     save_cursor(conn, self.cursor)
-                    save_cursor(conn, replace(self.cursor, name=state_name(self.name)))
+                    save_cursor(conn, self._as_state(self.cursor))
         except self.errors:
             self.signals = None  # its memory is ahead of the store: reload on the next step
             raise
@@ -532,7 +511,7 @@ class Consumer:
             high = conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one()
             self.cursor = self.stored = self.state_stored = Cursor(self.name, int(high))
             save_cursor(conn, self.cursor)
-            save_cursor(conn, replace(self.cursor, name=state_name(self.name)))
+            save_cursor(conn, self._as_state(self.cursor))
         return self.cursor
 
     def tick(self, now: datetime | None = None) -> list[Signal]:
