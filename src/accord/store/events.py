@@ -180,7 +180,7 @@ _PG_ROWS = (
     + ", n)"
 )
 # Dedupe and insert in one statement: the keys the dedupe insert took are the new events.
-PG_WRITE_ONE = (
+_PG_WRITE_ONE = (
     f"WITH t AS ({_PG_ROWS}), fresh AS (INSERT INTO event_dedupe (source, message_id, "
     "received_at) SELECT c1, c0, %s::timestamp AT TIME ZONE 'UTC' FROM t "
     "ON CONFLICT DO NOTHING RETURNING source, message_id) "
@@ -192,12 +192,6 @@ PG_WRITE_ONE = (
 # see `accord.store.group_commit`): a savepoint and two COPYs cost more round trips than a
 # small commit saves on the database's side.
 COPY_AT_LEAST = 256
-
-
-def pg_write_one_params(rows: Sequence[EventRow], now: str) -> tuple[str, ...]:
-    """The parameters of `PG_WRITE_ONE` for `rows` (deduplicated within themselves)."""
-    dumps = orjson.dumps
-    return (*(dumps(col).decode() for col in zip(*_unique(rows), strict=True)), now)
 
 
 _PG_KEYS_COPY = "COPY event_dedupe (source, message_id, received_at) FROM STDIN"
@@ -280,7 +274,8 @@ def _write_pg(raw: Any, rows: list[EventRow], now: str) -> int:
     # COPY either way, in their order.
     with raw.cursor() as cur:
         if len(rows) < COPY_AT_LEAST:
-            cur.execute(PG_WRITE_ONE, pg_write_one_params(rows, now))
+            columns = [orjson.dumps(col).decode() for col in zip(*rows, strict=True)]
+            cur.execute(_PG_WRITE_ONE, (*columns, now))
             return int(cur.rowcount)
         if not _keys_all_new_pg(cur, rows, now):
             rows = _fresh_pg(cur, rows, now)

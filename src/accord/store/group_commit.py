@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine
@@ -25,11 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from accord.store.events import (
     COPY_AT_LEAST,
-    PG_WRITE_ONE,
     EventRow,
     attach_anonymous,
-    pg_write_one_params,
-    utc_text,
     write_events_raw,
     write_identities,
 )
@@ -243,10 +239,9 @@ class GroupCommitWriter:
                 self._write_rows(conn, raw, rows, taken, learnt)
             elif learnt:
                 self._write_rows(conn, raw, rows, taken, learnt)
-            elif len(rows) < COPY_AT_LEAST:
-                now = utc_text(datetime.now(UTC))
-                with raw.pipeline():  # the statement and its COMMIT in one round trip
-                    raw.execute(PG_WRITE_ONE, pg_write_one_params(rows, now))
+            elif len(rows) < COPY_AT_LEAST:  # one statement: it and its COMMIT in one trip
+                with raw.pipeline():
+                    write_events_raw(raw, "postgresql", rows)
                     raw.commit()
             else:
                 write_events_raw(raw, "postgresql", rows)  # COPYs: no pipeline mode
