@@ -100,11 +100,11 @@ def compute_tables(
                 out.update(beside.result())
     finally:
         cursor.close()
+    out = {n: out[n] for n in [*first, "health"] if n in out}  # in the specs' order
     st = specs.get("stage")
     if isinstance(st, StageSpec):
-        ordered = {n: out[n] for n in [*first, "health"] if n in out}
-        out = {**ordered, "stage": _table(con, "stage", stage_sql.score_sql(st, now, ordered))}
-    return {n: out[n] for n in [*first, "health", "stage"] if n in out}
+        out["stage"] = _table(con, "stage", stage_sql.score_sql(st, now, dict(out)))
+    return out
 
 
 def compute_scores(
