@@ -8,12 +8,12 @@ so every transaction id given out before it is smaller). Once a later snapshot's
 `pg_snapshot_xmin` reaches the horizon, every transaction that could hold an id of the range
 has ended, so after one more read of the range whatever is still missing was rolled back and
 the range is dropped. This is sound because event writers insert the dedupe key before the
-event row, so a writing transaction has its transaction id before it draws an event id.
-(A snapshot's `pg_snapshot_xmax` is no such bound: it is one past the latest *completed*
+event row, so a writing transaction has its transaction id before it draws an event id. (A
+snapshot's `pg_snapshot_xmax` is no such bound: it is one past the latest *completed*
 transaction, and a writer still in flight may hold that very id, or a later one; taken as
-the horizon it let a range go while its writer was about to commit, losing the event.)
-On SQLite writers are serialized and ids are drawn at commit order, so
-a missing id never appears later and no range is kept.
+the horizon it let a range go while its writer was about to commit, losing the event.) On
+SQLite writers are serialized and ids are drawn at commit order, so a missing id never
+appears later and no range is kept.
 
 `last_id` is the floor: every id up to it is processed or will never exist.
 """
