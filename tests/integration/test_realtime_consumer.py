@@ -81,20 +81,34 @@ def test_consumer_crash_before_deferred_save_repeats_and_misses_nothing(
     assert comparable(stored) == comparable(batch)
 
 
+def _quiet_consumer(ws: Workspace) -> Consumer:
+    """An opened consumer on the seeded workspace whose timed saves never fall due."""
+    seed(ws)
+    consumer = Consumer(ws.engine, load_library(ws.settings.definitions_dir), save_seconds=3600)
+    consumer.open()
+    return consumer
+
+
+def _step_each_event(ws: Workspace, consumer: Consumer) -> list[int]:
+    """Insert the events one at a time, a step after each; the cursor positions of the steps
+    that fired, each checked to be stored with its signals in the same commit."""
+    fired_at = []
+    for row in event_rows():
+        insert(ws, row)
+        before = consumer.fired
+        consumer.step()
+        if consumer.fired > before:
+            assert stored_last_id(ws) == consumer.cursor.last_id
+            assert len(list_signals(ws.engine)) >= consumer.fired
+            fired_at.append(consumer.cursor.last_id)
+    return fired_at
+
+
 def test_consumer_saves_fired_signal_at_once_and_quiet_steps_later(
     workspace: Workspace,
 ) -> None:
-    seed(workspace)
-    specs = load_library(workspace.settings.definitions_dir)
-    consumer = Consumer(workspace.engine, specs, save_seconds=3600)
-    consumer.open()
-    for row in event_rows():
-        insert(workspace, row)
-        before = consumer.fired
-        consumer.step()
-        if consumer.fired > before:  # a signal: stored with its cursor in the same commit
-            assert stored_last_id(workspace) == consumer.cursor.last_id
-            assert len(list_signals(workspace.engine)) >= consumer.fired
+    consumer = _quiet_consumer(workspace)
+    assert _step_each_event(workspace, consumer)
     insert(workspace, {**event_rows()[0], "message_id": "quiet", "name": "Nothing Matches"})
     consumer.step()
     assert stored_last_id(workspace) < consumer.cursor.last_id
@@ -111,18 +125,8 @@ def stored_state_id(ws: Workspace) -> int:
 def test_fired_signal_is_stored_at_once_and_window_state_in_its_own_time(
     workspace: Workspace,
 ) -> None:
-    seed(workspace)
-    specs = load_library(workspace.settings.definitions_dir)
-    consumer = Consumer(workspace.engine, specs, save_seconds=3600)
-    consumer.open()
-    fired_at = 0
-    for row in event_rows():
-        insert(workspace, row)
-        before = consumer.fired
-        consumer.step()
-        if consumer.fired > before:
-            fired_at = consumer.cursor.last_id
-            assert stored_last_id(workspace) == fired_at
+    consumer = _quiet_consumer(workspace)
+    fired_at = _step_each_event(workspace, consumer)[-1]
     assert fired_at > 2
     consumer.save_if_due()  # waits for the one state save started by the first step
     assert consumer.state_saves == 1

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine
 
+from accord.signals.batch_cols import Coded
 from accord.signals.specs import LoadedSignal, SignalSpec
 from accord.store.schema import contacts, events
 
@@ -102,3 +103,25 @@ def dense_events(seed: int, n: int) -> list[dict[str, Any]]:
          "lag_s": 0}
         for _ in range(n)
     ]  # fmt: skip
+
+
+def one_definition(when: dict[str, Any], id: str = "busy") -> Coded:
+    """The batch's coded form of one definition with this `when`."""
+    from accord.signals import batch
+    from accord.signals.measures import compile_spec
+
+    loaded = spec({"id": id, "description": "x", "strength": 0.5, "when": when})
+    return batch.coded_for([compile_spec(0, loaded)])
+
+
+def by_ord(con: Any, coded: Coded, rows_per_part: int, *columns: str) -> dict[int, Any]:
+    """Each event's values of `columns` (one column: the value itself) over every piece the
+    batch hands over."""
+    from accord.signals import batch
+
+    got: dict[int, Any] = {}
+    for arrays in batch.partitions(con, coded, rows_per_part=rows_per_part):
+        values = [arrays[c].tolist() for c in columns]
+        rows = values[0] if len(values) == 1 else zip(*values, strict=True)
+        got.update(zip(arrays["ord"].tolist(), rows, strict=True))
+    return got

@@ -58,13 +58,10 @@ def test_batch_cols_filter_atoms_split_the_filter_by_where_it_is_evaluated() -> 
 
 @pytest.mark.parametrize("names", [6, 300], ids=["byte-code", "hash"])
 def test_batch_cols_flags_match_the_filter_with_few_or_many_combinations(names: int) -> None:
-    from accord.signals import batch
-    from accord.signals.measures import compile_spec
-    from tests.unit.signals.helpers import spec
+    from tests.unit.signals.helpers import by_ord, one_definition
 
     wanted = {"kind": ["track"], "name": ["n1*", "n2"], "properties": {"v": {"at_least": 2}}}
     when = {"kind": "count", "event": wanted, "window": "1h", "at_least": 1}
-    loaded = spec({"id": "busy", "description": "x", "strength": 0.5, "when": when})
     con = duckdb.connect()
     con.execute(
         "CREATE TABLE ev AS SELECT i AS ord, 'm' || i AS msg, i * 1000 AS t, i * 1000 AS rt, "
@@ -73,11 +70,8 @@ def test_batch_cols_flags_match_the_filter_with_few_or_many_combinations(names: 
         "'{\"v\": ' || (i % 4) || '}' AS properties FROM range(3000) t(i)",
         {"names": names},
     )
-    coded = batch.coded_for([compile_spec(0, loaded)])
-    got: dict[int, bool] = {}
-    for arrays in batch.partitions(con, coded, rows_per_part=700):
-        flag = arrays[coded.specs[0].match]
-        got.update(zip(arrays["ord"].tolist(), flag.tolist(), strict=True))
+    coded = one_definition(when)
+    got = by_ord(con, coded, 700, coded.specs[0].match)
     sql = compile_sql(EventFilter.model_validate(wanted))
     want = dict(con.execute(f"SELECT ord, COALESCE({sql}, FALSE) FROM ev").fetchall())
     assert got == want
@@ -86,14 +80,11 @@ def test_batch_cols_flags_match_the_filter_with_few_or_many_combinations(names: 
 
 
 def test_batch_cols_contact_dims_match_the_join_for_known_unknown_and_no_contacts() -> None:
-    from accord.signals import batch
     from accord.signals.batch import EV_VIEW
-    from accord.signals.measures import compile_spec
-    from tests.unit.signals.helpers import spec
+    from tests.unit.signals.helpers import by_ord, one_definition
 
     when = {"kind": "first_seen", "event": {"contact_seniority": ["vp", "director"]},
             "key": "contact.seniority"}  # fmt: skip
-    loaded = spec({"id": "senior", "description": "x", "strength": 0.5, "when": when})
     con = duckdb.connect()
     # contacts c0..c11 of events; c0..c7 have dims (c6, c7 without a seniority), c20 none
     con.execute(
@@ -108,13 +99,10 @@ def test_batch_cols_contact_dims_match_the_join_for_known_unknown_and_no_contact
         "'sales' AS department FROM range(8) t(i) UNION ALL SELECT 'c20', 'vp', 'sales'"
     )
     con.execute(EV_VIEW.format(raw="raw", dims="people"))
-    coded = batch.coded_for([compile_spec(0, loaded)])
+    coded = one_definition(when, id="senior")
     sc = coded.specs[0]
-    got: dict[int, tuple[bool, int]] = {}
-    for arrays in batch.partitions(con, coded, rows_per_part=300):
-        rows = zip(arrays["ord"].tolist(), arrays[sc.match].tolist(),
-                   arrays[sc.key].tolist(), strict=True)  # type: ignore[index]  # fmt: skip
-        got.update((o, (m, k)) for o, m, k in rows)
+    assert sc.key is not None
+    got = by_ord(con, coded, 300, sc.match, sc.key)
     want = {
         o: (bool(m), int(k))
         for o, m, k in con.execute(

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from accord.signals import batch
-from accord.signals.measures import compile_spec
-from tests.unit.signals.helpers import spec
+from tests.unit.signals.helpers import by_ord, one_definition
 
 
 @pytest.mark.parametrize("count", [2, 3, 10])
@@ -26,7 +25,6 @@ def test_piece_bounds_halve_the_first_and_last_piece(count: int) -> None:
 
 def test_partitions_hand_over_every_event_once_in_account_order() -> None:
     when = {"kind": "count", "event": {"kind": ["track"]}, "window": "1h", "at_least": 1}
-    loaded = spec({"id": "busy", "description": "x", "strength": 0.5, "when": when})
     con = duckdb.connect()
     con.execute(
         "CREATE TABLE ev AS SELECT i AS ord, 'm' || i AS msg, (i % 50) * 1000 AS t, "
@@ -34,7 +32,7 @@ def test_partitions_hand_over_every_event_once_in_account_order() -> None:
         "'acc_' || (i % 97) AS account_id, NULL AS contact_id, '{}' AS properties "
         "FROM range(5000) t(i)"
     )
-    coded = batch.coded_for([compile_spec(0, loaded)])
+    coded = one_definition(when)
     pieces = list(batch.partitions(con, coded, rows_per_part=1000))
     assert len(pieces) == 6  # 5 pieces' worth: the two ends halved
     sizes = [len(p["ord"]) for p in pieces]
@@ -53,7 +51,6 @@ def test_properties_are_parsed_without_a_guard_when_every_combination_needs_them
 ) -> None:
     wanted = {"kind": ["track"], "properties": {"v": {"at_least": 2}}}
     when = {"kind": "count", "event": wanted, "window": "1h", "at_least": 1}
-    loaded = spec({"id": "busy", "description": "x", "strength": 0.5, "when": when})
     con = duckdb.connect()
     con.execute(
         "CREATE TABLE ev AS SELECT i AS ord, 'm' || i AS msg, i * 1000 AS t, i * 1000 AS rt, "
@@ -62,13 +59,11 @@ def test_properties_are_parsed_without_a_guard_when_every_combination_needs_them
         "'{\"v\": ' || (i % 4) || '}' AS properties FROM range(300) t(i)",
         {"kinds": kinds},
     )
-    coded = batch.coded_for([compile_spec(0, loaded)])
+    coded = one_definition(when)
     coded.prepare(con)
     guarded = "hk IN" in coded.unsorted_sql()
     assert guarded == (len(kinds) > 1)
-    got: dict[int, bool] = {}
-    for arrays in batch.partitions(con, coded, rows_per_part=100):
-        got.update(zip(arrays["ord"].tolist(), arrays[coded.specs[0].match].tolist(), strict=True))
+    got = by_ord(con, coded, 100, coded.specs[0].match)
     want = con.execute("SELECT ord, kind = 'track' AND i_v >= 2 FROM "
                        "(SELECT *, (properties->>'v')::INT AS i_v FROM ev)").fetchall()  # fmt: skip
     assert got == dict(want)
