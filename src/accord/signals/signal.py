@@ -31,8 +31,11 @@ def from_us(us: int) -> datetime:
 
 
 def signal_id(dedupe_key: str) -> str:
-    """The same id for the same dedupe key, so batch and incremental runs agree on ids."""
-    return "sig_" + hashlib.blake2b(dedupe_key.encode(), digest_size=13).hexdigest()
+    """The same id for the same dedupe key, so batch and incremental runs agree on ids:
+    "sig_" and the first 26 hex digits of the key's MD5, which the batch computes in DuckDB
+    (`batch_table.ID_SQL`). An id, not a secret; (account, dedupe key) is what keeps a
+    signal from being stored twice, so ids made by another scheme stay valid."""
+    return "sig_" + hashlib.md5(dedupe_key.encode(), usedforsecurity=False).hexdigest()[:26]
 
 
 def clean_number(x: Any) -> Any:
