@@ -25,7 +25,7 @@ from accord.graph.account_lookup import AccountLookup, graph_signature
 from accord.graph.stitch import IdentityStitcher, read_identities
 from accord.ingest.event_catalogue import load_catalogue
 from accord.realtime.consumer import Consumer
-from accord.realtime.gcwatch import GcWatch, freeze_alive
+from accord.realtime.gcwatch import GcWatch, PacedFullCollections, freeze_alive
 from accord.realtime.process import ConsumerProcess
 from accord.realtime.watch import CommitNotifier
 from accord.signals import load_library
@@ -153,9 +153,11 @@ def create_app(
         refresher = asyncio.create_task(_refresh_forever(ingest, workspace))
         freeze_alive()
         gc_watch.install()
+        full_collections = PacedFullCollections().start()
         try:
             yield
         finally:
+            full_collections.stop()
             gc_watch.uninstall()
             refresher.cancel()
             writer.stop()

@@ -12,8 +12,11 @@ cycles that die (the consumer's state is lists, sets and tuples of plain values)
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from typing import Any
+
+FULL_EVERY_SECONDS = 1.0
 
 
 def freeze_alive() -> None:
@@ -79,3 +82,34 @@ class GcWatch:
             "worst_generation": self.worst_generation,
             "freezes": self.freezes,
         }
+
+
+class PacedFullCollections:
+    """A full collection every `interval` seconds, from a daemon thread.
+
+    By itself CPython starts a full collection once the objects promoted since the last one
+    exceed a quarter of what that one left, and then walks all of them at once: in a served
+    worker that was every open connection's objects, 16,000 containers, 5-12 ms of CPU and
+    up to 67 ms of wall time on a loaded machine. Collected every second, with the
+    survivors frozen after each (`GcWatch(freeze_survivors=True)`), a full collection
+    walks only what the last second promoted."""
+
+    def __init__(self, interval: float = FULL_EVERY_SECONDS) -> None:
+        self.interval = interval
+        self.collections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gc-full", daemon=True)
+
+    def start(self) -> PacedFullCollections:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            gc.collect()
+            self.collections += 1

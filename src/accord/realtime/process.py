@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import event
 
 from accord.realtime.consumer import Consumer
-from accord.realtime.gcwatch import GcWatch, freeze_alive
+from accord.realtime.gcwatch import GcWatch, PacedFullCollections, freeze_alive
 
 PARENT_CHECK_SECONDS = 0.1
 _FIELDS = ("ready", "alive", "leader", "processed", "fired", "last_id", "gc_max_ms",
@@ -149,6 +149,7 @@ def _main(
             consumer.open()  # the window state, before it is frozen out of the collector's way
         freeze_alive()
         watch = GcWatch(freeze_survivors=True).install()
+        full_collections = PacedFullCollections().start()
         consumer.start()
         _publish(stats, consumer, watch)
         stats[_AT["ready"]] = 1.0
@@ -157,6 +158,7 @@ def _main(
             if not consumer.is_alive():
                 break
         consumer.stop()
+        full_collections.stop()
         _publish(stats, consumer, watch)
     finally:
         ws.close()

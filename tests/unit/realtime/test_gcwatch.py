@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from accord.realtime.gcwatch import GcWatch, freeze_alive
+from accord.realtime.gcwatch import GcWatch, PacedFullCollections, freeze_alive
 
 
 @pytest.fixture
@@ -77,3 +78,23 @@ def test_frozen_start_up_state_does_not_delay_full_collections(unfrozen: None) -
     assert _full_collections_while_growing(collect_and_freeze) == 0
     gc.unfreeze()
     assert _full_collections_while_growing(freeze_alive) >= 1
+
+
+def test_paced_full_collections_freeze_what_each_interval_promoted(unfrozen: None) -> None:
+    watch = GcWatch(freeze_survivors=True).install()
+    paced = PacedFullCollections(interval=0.02).start()
+    try:
+        state = [[i] for i in range(1000)]
+        deadline = time.monotonic() + 10
+        while paced.collections < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        paced.stop()
+        watch.uninstall()
+    assert paced.collections >= 2
+    assert watch.freezes >= 2
+    walked = {id(o) for g in range(3) for o in gc.get_objects(g)}
+    assert not walked & {id(s) for s in state}  # frozen by a paced collection
+    stopped_at = paced.collections
+    time.sleep(0.1)
+    assert paced.collections == stopped_at  # stop() ended the thread
