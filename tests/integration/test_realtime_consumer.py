@@ -51,14 +51,19 @@ def stored_last_id(ws: Workspace) -> int:
         return load_cursor(conn, "signals").last_id
 
 
+def _quiet_consumer(ws: Workspace) -> Consumer:
+    """An opened consumer on the seeded workspace whose timed saves never fall due."""
+    seed(ws)
+    consumer = Consumer(ws.engine, load_library(ws.settings.definitions_dir), save_seconds=3600)
+    consumer.open()
+    return consumer
+
+
 def test_consumer_crash_before_deferred_save_repeats_and_misses_nothing(
     workspace: Workspace,
 ) -> None:
-    seed(workspace)
-    specs = load_library(workspace.settings.definitions_dir)
-    rows = event_rows()
-    first = Consumer(workspace.engine, specs, save_seconds=3600)
-    first.open()
+    first = _quiet_consumer(workspace)
+    specs, rows = first.specs, event_rows()
     crashed_at = 0
     for i, row in enumerate(rows):
         insert(workspace, row)
@@ -79,14 +84,6 @@ def test_consumer_crash_before_deferred_save_repeats_and_misses_nothing(
     batch = ours(run_batch(workspace.engine, specs))
     assert len(stored) == len({s.dedupe_key for s in stored})
     assert comparable(stored) == comparable(batch)
-
-
-def _quiet_consumer(ws: Workspace) -> Consumer:
-    """An opened consumer on the seeded workspace whose timed saves never fall due."""
-    seed(ws)
-    consumer = Consumer(ws.engine, load_library(ws.settings.definitions_dir), save_seconds=3600)
-    consumer.open()
-    return consumer
 
 
 def _step_each_event(ws: Workspace, consumer: Consumer) -> list[int]:
@@ -128,7 +125,7 @@ def test_fired_signal_is_stored_at_once_and_window_state_in_its_own_time(
     consumer = _quiet_consumer(workspace)
     fired_at = _step_each_event(workspace, consumer)[-1]
     assert fired_at > 2
-    consumer.save_if_due()  # waits for the one state save started by the first step
+    consumer.finish_state_save()  # the one save started by the first step
     assert consumer.state_saves == 1
     assert stored_state_id(workspace) < fired_at  # the state waits for its next save
     consumer.save()
@@ -139,16 +136,13 @@ def test_fired_signal_is_stored_at_once_and_window_state_in_its_own_time(
 def test_restart_replays_events_past_the_saved_state_and_repeats_no_signal(
     workspace: Workspace,
 ) -> None:
-    seed(workspace)
-    specs = load_library(workspace.settings.definitions_dir)
-    rows = event_rows()
+    first = _quiet_consumer(workspace)
+    specs, rows = first.specs, event_rows()
     half = len(rows) // 2
-    first = Consumer(workspace.engine, specs, save_seconds=3600)
-    first.open()
     for row in rows[:half]:
         insert(workspace, row)
         first.step()
-    first.save_if_due()
+    first.finish_state_save()
     signals_at, state_at = stored_last_id(workspace), stored_state_id(workspace)
     assert state_at < signals_at  # signals stored past the state saved with the first step
     first.leader.release()  # the process dies without saving
@@ -228,9 +222,7 @@ def test_consumer_waits_for_sqlite_write_lock_held_by_another_writer(
     sqlite_workspace: Workspace, holder: str
 ) -> None:
     ws = sqlite_workspace
-    seed(ws)
-    consumer = Consumer(ws.engine, load_library(ws.settings.definitions_dir), save_seconds=3600)
-    consumer.open()
+    consumer = _quiet_consumer(ws)
     for i, row in enumerate(event_rows()[:5]):
         insert(ws, {**row, "message_id": f"n{i}", "name": "Nothing Matches"})
     consumer.step()

@@ -62,10 +62,7 @@ _NEW = (
 )
 _COLS = ", ".join(f"e.{n}" for n in NAMES[1:])
 _PG_COLS = _COLS.replace("e.properties", "e.properties::text")
-_SNAPSHOT = text(
-    "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint "
-    "FROM pg_current_snapshot() AS s"
-)
+_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 # A gap's horizon: a transaction id of the reader's own (its one-statement transaction
 # commits at once, without waiting for the log flush: it wrote nothing worth keeping).
 _HORIZON = text(
@@ -134,9 +131,9 @@ class Read:
     seen: int = 0
 
 
-def _snapshot(conn: Connection) -> tuple[int, int]:
-    row = conn.execute(_SNAPSHOT).one()
-    return int(row[0]), int(row[1])
+def _xmin(conn: Connection) -> int:
+    """The oldest transaction id still in flight (every older one has ended)."""
+    return int(conn.execute(_XMIN).scalar_one())
 
 
 def _horizon(conn: Connection) -> int:
@@ -153,7 +150,7 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int, usable: Usable = AN
     more = False
     seen = 0
     if nxt.gaps:
-        xmin = _snapshot(conn)[0]
+        xmin = _xmin(conn)
         asked = nxt.gaps[:GAPS_PER_READ]
         q = select(*COLUMNS).where(or_(*(events.c.id.between(lo, hi) for lo, hi, _ in asked)))
         rows = [dict(r) for r in conn.execute(q.order_by(events.c.id).limit(limit)).mappings()]
@@ -418,7 +415,7 @@ class Consumer:
         if self._state_save is not None:
             if not self._state_save.done():
                 return
-            self._finish_state_save()
+            self.finish_state_save()
         if signals is None or self.cursor == self.state_stored:
             return
         started = time.monotonic()
@@ -436,7 +433,9 @@ class Consumer:
 
         self._state_save = Background(write)
 
-    def _finish_state_save(self) -> None:
+    def finish_state_save(self) -> None:
+        """Wait for the window-state save in flight, if any, and take its outcome (its
+        error is raised here, and the state reloaded on the next step)."""
         job = self._state_save
         if job is None:
             return
@@ -454,7 +453,7 @@ class Consumer:
         """Store pending signals, changed window state and both cursors in one transaction
         (after a state save in flight has ended); the write lock is taken only once the state
         is serialised."""
-        self._finish_state_save()
+        self.finish_state_save()
         signals = self.signals
         if signals is None or self.cursor == self.stored == self.state_stored:
             return
@@ -468,12 +467,16 @@ class Consumer:
                 finally:
                     signals.engine = real
                 with tx.begin() as conn:
-                    save_cursor(conn, self.cursor)
-                    save_cursor(conn, self._as_state(self.cursor))
+                    self._save_both_cursors(conn)
         except self.errors:
             self.signals = None  # its memory is ahead of the store: reload on the next step
             raise
         self.stored = self.state_stored = self.cursor
+
+    def _save_both_cursors(self, conn: Connection) -> None:
+        """The signal and the window-state cursors at the current position."""
+        save_cursor(conn, self.cursor)
+        save_cursor(conn, self._as_state(self.cursor))
 
     @contextmanager
     def _writing(self) -> Iterator[Callable[[], Connection]]:
@@ -510,8 +513,7 @@ class Consumer:
         with self.engine.begin() as conn:
             high = conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one()
             self.cursor = self.stored = self.state_stored = Cursor(self.name, int(high))
-            save_cursor(conn, self.cursor)
-            save_cursor(conn, self._as_state(self.cursor))
+            self._save_both_cursors(conn)
         return self.cursor
 
     def tick(self, now: datetime | None = None) -> list[Signal]:
