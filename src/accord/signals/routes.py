@@ -95,16 +95,12 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
         "    out = None" if fire else "    crossed = 0",
     ]
     mask_at = len(lines)
-    shared = _shared(cands)
-    if not early:
-        shared = [line.replace("(t, mid, ", "(t, row['message_id'], ") for line in shared]
+    shared = _message_id(_shared(cands), early)
     lines += shared
     always = 0  # the definitions every event of the route touches
     for c in cands:
         block, filtered = _definition(c, env, fire, bool(shared))
-        if not early:  # the message id is read where an entry is added
-            block = [line.replace("(t, mid, ", "(t, row['message_id'], ") for line in block]
-        lines += block
+        lines += _message_id(block, early)
         always |= 0 if filtered else 1 << c.pos
     lines.insert(mask_at, f"    mask = {always}")
     # the account's dirty bits change only on its first event after a flush (or for a
@@ -120,6 +116,14 @@ def route_source(cands: Sequence[Compiled], *, fire: bool) -> tuple[str, dict[st
     else:
         lines.append("    return crossed")
     return "\n".join(lines) + "\n", env
+
+
+def _message_id(block: list[str], early: bool) -> list[str]:
+    """`block` as is when the route read the message id early (`mid`), else reading it from
+    the row where it adds an entry."""
+    if early:
+        return block
+    return [line.replace("(t, mid, ", "(t, row['message_id'], ") for line in block]
 
 
 def _appends(c: Compiled) -> bool:
