@@ -169,8 +169,9 @@ def _definition(con: duckdb.DuckDBPyConnection, texts: _Texts, f: Fired,
 
 def _built(db: duckdb.DuckDBPyConnection, texts: _Texts, f: Fired, cols: SpecColumns) -> pa.Table:
     """One definition's `signals` columns, on a cursor of its own (definitions are built in
-    threads: Arrow and DuckDB work overlaps the digests of another). Cursors of one
-    database instead of a database per definition: 0.19 s CPU less for 12 definitions."""
+    threads: one's Arrow and DuckDB work overlaps another's evidence built in Python).
+    Cursors of one database instead of a database per definition: 0.19 s CPU less for 12
+    definitions."""
     con = db.cursor()
     try:
         return _definition(con, texts, f, cols)
