@@ -43,6 +43,14 @@ def test_bulk_load_reload_stores_nothing_new(workspace: Workspace, tmp_path: Pat
     assert other.stored == 42
 
 
+def test_bulk_load_of_an_empty_file_stores_nothing(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    done = bulk_load(workspace.engine, path)
+    assert (done.lines, done.stored, done.duplicates) == (0, 0, 0)
+    assert count(workspace, "SELECT count(*) FROM events") == 0
+
+
 def test_bulk_load_keeps_file_order_in_event_ids(workspace: Workspace, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "events.jsonl", demo_calls(200))
     bulk_load(workspace.engine, path)

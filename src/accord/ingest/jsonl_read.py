@@ -250,20 +250,17 @@ def read_calls(
     catalogue = catalogue or shipped_catalogue()
     say = step or (lambda _: None)
     say("reading and validating lines")
-    result = ReadResult()
-    staged, first = "CREATE TABLE staged AS", 1
+    result, first = ReadResult(), 1
+    received = {"received": micros(received_at)}
+    con.execute(f"CREATE TABLE staged AS {staged_sql(EMPTY_LINES)}", received)
     part = workdir / "part.jsonl"
     for offset, length in _line_parts(path, PART_BYTES):
         _copy_part(path, offset, length, part)
         result.originals.update(_lines_table(con, part, workdir, first))
         part.unlink()
         first += int(con.execute("SELECT count(*) FROM lines").fetchall()[0][0])
-        con.execute(f"{staged} {staged_sql('lines')}", {"received": micros(received_at)})
-        staged = "INSERT INTO staged"
+        con.execute(f"INSERT INTO staged {staged_sql('lines')}", received)
     con.execute("DROP TABLE IF EXISTS lines")
-    if staged.startswith("CREATE"):  # an empty file
-        con.execute(f"CREATE TABLE staged AS {staged_sql(EMPTY_LINES)}",
-                    {"received": micros(received_at)})  # fmt: skip
     last = con.execute("SELECT coalesce(max(line), 0) FROM staged WHERE ok").fetchall()
     result.lines = int(last[0][0])
     say("checking the other lines")
