@@ -125,3 +125,27 @@ def by_ord(con: Any, coded: Coded, rows_per_part: int, *columns: str) -> dict[in
         rows = values[0] if len(values) == 1 else zip(*values, strict=True)
         got.update(zip(arrays["ord"].tolist(), rows, strict=True))
     return got
+
+
+def event_table(
+    con: Any,
+    n: int,
+    *,
+    table: str = "ev",
+    kind: str = "'track'",
+    name: str = "'n'",
+    accounts: int = 7,
+    t: str = "i * 1000",
+    contact: str = "NULL",
+    properties: str = "'{\"v\": ' || (i % 4) || '}'",
+    params: dict[str, Any] | None = None,
+) -> None:
+    """DuckDB table `table` of `n` events in the columns the batch reads, each given as a SQL
+    expression over the event's number `i` (`params` bound by name)."""
+    con.execute(
+        f"CREATE TABLE {table} AS SELECT i AS ord, 'm' || i AS msg, {t} AS t, i * 1000 AS rt, "
+        f"{kind} AS kind, {name} AS name, NULL AS team, "
+        f"'acc_' || (i % {accounts}) AS account_id, {contact} AS contact_id, "
+        f"{properties} AS properties FROM range({n}) t(i)",
+        params or {},
+    )

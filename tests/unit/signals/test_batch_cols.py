@@ -58,18 +58,13 @@ def test_batch_cols_filter_atoms_split_the_filter_by_where_it_is_evaluated() -> 
 
 @pytest.mark.parametrize("names", [6, 300], ids=["byte-code", "hash"])
 def test_batch_cols_flags_match_the_filter_with_few_or_many_combinations(names: int) -> None:
-    from tests.unit.signals.helpers import by_ord, one_definition
+    from tests.unit.signals.helpers import by_ord, event_table, one_definition
 
     wanted = {"kind": ["track"], "name": ["n1*", "n2"], "properties": {"v": {"at_least": 2}}}
     when = {"kind": "count", "event": wanted, "window": "1h", "at_least": 1}
     con = duckdb.connect()
-    con.execute(
-        "CREATE TABLE ev AS SELECT i AS ord, 'm' || i AS msg, i * 1000 AS t, i * 1000 AS rt, "
-        "['track', 'page'][1 + i % 2] AS kind, 'n' || (i % $names) AS name, NULL AS team, "
-        "'acc_' || (i % 7) AS account_id, NULL AS contact_id, "
-        "'{\"v\": ' || (i % 4) || '}' AS properties FROM range(3000) t(i)",
-        {"names": names},
-    )
+    event_table(con, 3000, kind="['track', 'page'][1 + i % 2]", name="'n' || (i % $names)",
+                params={"names": names})  # fmt: skip
     coded = one_definition(when)
     got = by_ord(con, coded, 700, coded.specs[0].match)
     sql = compile_sql(EventFilter.model_validate(wanted))
@@ -81,18 +76,15 @@ def test_batch_cols_flags_match_the_filter_with_few_or_many_combinations(names: 
 
 def test_batch_cols_contact_dims_match_the_join_for_known_unknown_and_no_contacts() -> None:
     from accord.signals.batch import EV_VIEW
-    from tests.unit.signals.helpers import by_ord, one_definition
+    from tests.unit.signals.helpers import by_ord, event_table, one_definition
 
     when = {"kind": "first_seen", "event": {"contact_seniority": ["vp", "director"]},
             "key": "contact.seniority"}  # fmt: skip
     con = duckdb.connect()
     # contacts c0..c11 of events; c0..c7 have dims (c6, c7 without a seniority), c20 none
-    con.execute(
-        "CREATE TABLE raw AS SELECT i AS ord, 'm' || i AS msg, i * 1000 AS t, i * 1000 AS rt, "
-        "'page' AS kind, NULL AS name, NULL AS team, 'acc_' || (i % 5) AS account_id, "
-        "CASE WHEN i % 13 = 12 THEN NULL ELSE 'c' || (i % 13) END AS contact_id, "
-        "'{}' AS properties FROM range(2000) t(i)"
-    )
+    event_table(con, 2000, table="raw", kind="'page'", name="NULL", accounts=5,
+                contact="CASE WHEN i % 13 = 12 THEN NULL ELSE 'c' || (i % 13) END",
+                properties="'{}'")  # fmt: skip
     con.execute(
         "CREATE TABLE people AS SELECT 'c' || i AS id, "
         "CASE WHEN i < 6 THEN ['vp', 'director', 'manager'][1 + i % 3] END AS seniority, "

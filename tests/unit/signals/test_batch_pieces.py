@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from accord.signals import batch
-from tests.unit.signals.helpers import by_ord, one_definition
+from tests.unit.signals.helpers import by_ord, event_table, one_definition
 
 
 @pytest.mark.parametrize("count", [2, 3, 10])
@@ -26,12 +26,7 @@ def test_piece_bounds_halve_the_first_and_last_piece(count: int) -> None:
 def test_partitions_hand_over_every_event_once_in_account_order() -> None:
     when = {"kind": "count", "event": {"kind": ["track"]}, "window": "1h", "at_least": 1}
     con = duckdb.connect()
-    con.execute(
-        "CREATE TABLE ev AS SELECT i AS ord, 'm' || i AS msg, (i % 50) * 1000 AS t, "
-        "i * 1000 AS rt, 'track' AS kind, 'n' AS name, NULL AS team, "
-        "'acc_' || (i % 97) AS account_id, NULL AS contact_id, '{}' AS properties "
-        "FROM range(5000) t(i)"
-    )
+    event_table(con, 5000, t="(i % 50) * 1000", accounts=97, properties="'{}'")
     coded = one_definition(when)
     pieces = list(batch.partitions(con, coded, rows_per_part=1000))
     assert len(pieces) == 6  # 5 pieces' worth: the two ends halved
@@ -52,13 +47,7 @@ def test_properties_are_parsed_without_a_guard_when_every_combination_needs_them
     wanted = {"kind": ["track"], "properties": {"v": {"at_least": 2}}}
     when = {"kind": "count", "event": wanted, "window": "1h", "at_least": 1}
     con = duckdb.connect()
-    con.execute(
-        "CREATE TABLE ev AS SELECT i AS ord, 'm' || i AS msg, i * 1000 AS t, i * 1000 AS rt, "
-        "$kinds[1 + i % len($kinds)] AS kind, 'n' AS name, NULL AS team, "
-        "'acc_' || (i % 7) AS account_id, NULL AS contact_id, "
-        "'{\"v\": ' || (i % 4) || '}' AS properties FROM range(300) t(i)",
-        {"kinds": kinds},
-    )
+    event_table(con, 300, kind="$kinds[1 + i % len($kinds)]", params={"kinds": kinds})
     coded = one_definition(when)
     coded.prepare(con)
     guarded = "hk IN" in coded.unsorted_sql()

@@ -46,7 +46,7 @@ def _within(engine: SignalEngine, rows: list[dict[str, Any]]) -> None:
         assert all(t - c.window_us - c.older_us < e[0] for e in st.older), c.spec.id
         if c.mode == "distinct":
             assert sum(st.counts.values()) == sum(e[2] is not None for e in st.recent)  # type: ignore[union-attr]
-            window_evidence(c, st)
+            assert window_evidence(c, st)["value"] == len(st.counts)  # type: ignore[arg-type]
 
 
 def test_engine_expiry_after_bursts_equals_batch_and_rebuild(sqlite_workspace: Workspace) -> None:
