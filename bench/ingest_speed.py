@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 from sqlalchemy import func, select
 
 from accord.store.keys import create_key
@@ -288,16 +287,6 @@ def measure_http(store: str, db_url: str, workdir: Path, workers: int) -> list[d
     ]  # fmt: skip
 
 
-def durable_postgres(base_url: str) -> None:
-    """Turn fsync back on in the throwaway server (the test fixture runs without it), so an
-    acknowledged commit is on disk as in production."""
-    dsn = base_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for setting in ("fsync", "full_page_writes", "synchronous_commit"):
-            conn.execute(f"ALTER SYSTEM SET {setting} = on")
-        conn.execute("SELECT pg_reload_conf()")
-
-
 def run() -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk not found; run scripts/ensure-system-deps.sh (apt-get install wrk)")
@@ -310,10 +299,9 @@ def run() -> dict[str, Any]:
         sqlite_dir = workdir / "sqlite"
         sqlite_url = f"sqlite:///{sqlite_dir / 'accord.db'}"
         figures += measure_http("sqlite", sqlite_url, sqlite_dir, workers)
-        with postgres_server() as base:
+        with postgres_server(durable=True) as base:
             from tests.pg_server import create_database
 
-            durable_postgres(base)
             figures += measure_http("postgres", create_database(base), workdir / "pg", workers)
     load_after = os.getloadavg()
     return {

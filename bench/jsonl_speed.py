@@ -92,7 +92,7 @@ def run() -> dict[str, Any]:
         written = time.perf_counter() - started
         figures += measure("sqlite", f"sqlite:///{workdir / 'sqlite.db'}", workdir / "sqlite",
                            path, n, accounts)  # fmt: skip
-        with postgres_server() as base:
+        with postgres_server(durable=True) as base:
             figures += measure("postgres", create_database(base), workdir / "pg", path, n,
                                accounts)  # fmt: skip
     return {

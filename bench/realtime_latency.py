@@ -348,7 +348,7 @@ def run() -> dict[str, Any]:
         figures += _figures(
             "SQLite", workers, measure(f"sqlite:///{sq / 'accord.db'}", sq, workers)
         )
-        with postgres_server() as base:
+        with postgres_server(durable=True) as base:
             m = measure(create_database(base), root / "pg", workers)
             figures += _figures("PostgreSQL", workers, m)
     return {"name": "realtime_latency", "figures": figures,

@@ -44,9 +44,17 @@ def _run(args: list[str], as_user: str | None) -> None:
     subprocess.run(cmd, check=True, capture_output=True, text=True)
 
 
+# Tests need no durability: a crash loses only a throwaway database.
+FAST = "-c fsync=off -c full_page_writes=off"
+# Benchmarks measure what a production server does: every commit flushed to disk (the
+# defaults), with room for the WAL a bulk load writes between checkpoints.
+DURABLE = "-c max_wal_size=4GB -c checkpoint_timeout=15min"
+
+
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yield a base URL `postgresql+psycopg://accord@127.0.0.1:PORT` for a fresh server."""
+def postgres_server(*, durable: bool = False) -> Iterator[str]:
+    """Yield a base URL `postgresql+psycopg://accord@127.0.0.1:PORT` for a fresh server;
+    `durable` keeps PostgreSQL's fsync and full-page writes on (benchmarks), else off."""
     bindir = _bindir()
     as_user = "postgres" if os.geteuid() == 0 else None
     tmp = Path(tempfile.mkdtemp(prefix="accord-pg-"))
@@ -55,7 +63,7 @@ def postgres_server() -> Iterator[str]:
     data, log, port = tmp / "data", tmp / "log", _free_port()
     try:
         _run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "accord"], as_user)
-        opts = f"-h 127.0.0.1 -p {port} -k {tmp} -c fsync=off -c full_page_writes=off"
+        opts = f"-h 127.0.0.1 -p {port} -k {tmp} {DURABLE if durable else FAST}"
         start = [str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(log), "-w"]
         _run([*start, "start"], as_user)
     except subprocess.CalledProcessError as e:
