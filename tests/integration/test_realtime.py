@@ -18,6 +18,8 @@ from sqlalchemy import text as sql
 from accord.graph.stitch import IdentityStitcher
 from accord.ingest.jsonl_bulk import bulk_load
 from accord.realtime import Consumer, load_cursor
+from accord.realtime.consumer import _gap_rows, read_batch
+from accord.realtime.cursor import Cursor
 from accord.signals import Signal, load_library, run_batch
 from accord.signals.store import list_signals
 from accord.store.schema import account_domains, accounts, contacts, events
@@ -272,3 +274,31 @@ def test_gap_of_a_writer_with_a_later_transaction_id_waits_for_it(
     assert consumer.cursor.gaps == []
     (fired,) = ours(list_signals(ws.engine, type="rt_demo_requests"))
     assert sorted(fired.evidence["events"]) == ["fast", "slow"]
+
+
+def test_gap_ranges_are_read_by_key_in_id_order(
+    pg_consumer: tuple[Workspace, Engine, Consumer],
+) -> None:
+    """Many unseen ranges come back in id order, up to the limit, each read through the
+    primary key: not by walking the key from its start and filtering every stored event (the
+    plan PostgreSQL picked for one `BETWEEN ... OR ...` condition with a small limit)."""
+    ws, _, _ = pg_consumer
+    stored = 20_000
+    with ws.engine.begin() as conn:
+        rows = [{**_DEMO_ROW, "message_id": f"m{i}"} for i in range(1, stored + 1)]
+        conn.execute(events.insert(), rows)
+        conn.execute(sql("ANALYZE events"))
+    far = 2**62  # a horizon no snapshot reaches: the ranges stay
+    gaps = [(lo, lo + 2, far) for lo in range(stored - 6400, stored, 100)]  # 64 ranges
+    cursor = Cursor("probe", stored, gaps)
+    with ws.engine.connect() as conn:
+        first = read_batch(conn, cursor, 10)
+        every = read_batch(conn, cursor, 1000)
+        query = _gap_rows(cursor.gaps, 10).compile(conn, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(r[0] for r in conn.execute(sql(f"EXPLAIN {query}")))
+    wanted = [i for lo, hi, _ in gaps for i in range(lo, hi + 1)]
+    assert [r["id"] for r in first.rows] == wanted[:10]
+    assert [r["id"] for r in every.rows] == wanted
+    assert {r["message_id"] for r in every.rows} == {f"m{i}" for i in wanted}
+    assert "Filter" not in plan
+    assert "Seq Scan" not in plan

@@ -30,7 +30,19 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, not_, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    func,
+    not_,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from accord.background import Background
@@ -141,6 +153,15 @@ def _horizon(conn: Connection) -> int:
     return int(conn.execute(_HORIZON).one()[1])
 
 
+def _gap_rows(gaps: Sequence[tuple[int, int, Any]], limit: int) -> Select[Any]:
+    """The stored events with ids in `gaps` ((lo, hi, ...) ranges), in id order: one range
+    read of the primary key per gap. (One query with `id BETWEEN lo AND hi OR ...` makes
+    both stores walk the key from its start, filtering every event ever stored.)"""
+    ranges = [select(*COLUMNS).where(events.c.id.between(lo, hi)) for lo, hi, _ in gaps]
+    found = union_all(*ranges).subquery()
+    return select(found).order_by(found.c.id).limit(limit)
+
+
 def read_batch(conn: Connection, cursor: Cursor, limit: int, usable: Usable = ANY_EVENT) -> Read:
     """Committed events not yet processed (unseen gap ids first, then new ids), in id order;
     the rows are those `usable` lets through, the cursor covers every event read."""
@@ -152,8 +173,7 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int, usable: Usable = AN
     if nxt.gaps:
         xmin = _xmin(conn)
         asked = nxt.gaps[:GAPS_PER_READ]
-        q = select(*COLUMNS).where(or_(*(events.c.id.between(lo, hi) for lo, hi, _ in asked)))
-        rows = [dict(r) for r in conn.execute(q.order_by(events.c.id).limit(limit)).mappings()]
+        rows = [dict(r) for r in conn.execute(_gap_rows(asked, limit)).mappings()]
         nxt.fill(r["id"] for r in rows)
         seen = len(rows)
         full = len(rows) >= limit
