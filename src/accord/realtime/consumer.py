@@ -356,7 +356,7 @@ class Consumer:
         if since.covers(until):
             return 0
         todo = and_(processed(until), not_(processed(since)))
-        done, after = 0, -1
+        done, after = 0, since.last_id  # `since` has every id up to it: start the key there
         with self.engine.connect() as conn:
             while True:
                 q = select(*COLUMNS).where(events.c.id > after, todo)
