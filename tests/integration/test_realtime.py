@@ -18,7 +18,7 @@ from sqlalchemy import text as sql
 from accord.graph.stitch import IdentityStitcher
 from accord.ingest.jsonl_bulk import bulk_load
 from accord.realtime import Consumer, load_cursor
-from accord.realtime.consumer import _gap_rows, read_batch
+from accord.realtime.consumer import _GAPS, Usable, read_batch
 from accord.realtime.cursor import Cursor
 from accord.signals import Signal, load_library, run_batch
 from accord.signals.store import list_signals
@@ -281,7 +281,8 @@ def test_gap_ranges_are_read_by_key_in_id_order(
 ) -> None:
     """Many unseen ranges come back in id order, up to the limit, each read through the
     primary key: not by walking the key from its start and filtering every stored event (the
-    plan PostgreSQL picked for one `BETWEEN ... OR ...` condition with a small limit)."""
+    plan PostgreSQL picked for one `BETWEEN ... OR ...` condition, or a join on the ranges,
+    with a small limit)."""
     ws, _, _ = pg_consumer
     stored = 20_000
     with ws.engine.begin() as conn:
@@ -294,11 +295,37 @@ def test_gap_ranges_are_read_by_key_in_id_order(
     with ws.engine.connect() as conn:
         first = read_batch(conn, cursor, 10)
         every = read_batch(conn, cursor, 1000)
-        query = _gap_rows(cursor.gaps, 10).compile(conn, compile_kwargs={"literal_binds": True})
-        plan = "\n".join(r[0] for r in conn.execute(sql(f"EXPLAIN {query}")))
+        raw: Any = conn.connection.driver_connection
+        ranges = {"lo": [g[0] for g in gaps], "hi": [g[1] for g in gaps], "n": 10}
+        plan = "\n".join(r[0] for r in raw.execute(f"EXPLAIN {_GAPS}", ranges))
     wanted = [i for lo, hi, _ in gaps for i in range(lo, hi + 1)]
     assert [r["id"] for r in first.rows] == wanted[:10]
     assert [r["id"] for r in every.rows] == wanted
     assert {r["message_id"] for r in every.rows} == {f"m{i}" for i in wanted}
+    assert "Index Cond: ((id >= g.lo) AND (id <= g.hi))" in plan
     assert "Filter" not in plan
     assert "Seq Scan" not in plan
+
+
+def test_read_past_the_cursor_gives_usable_rows_holes_and_the_count(workspace: Workspace) -> None:
+    """Unusable events are counted and passed over without coming back; missing ids below
+    the last one read become gaps on PostgreSQL (on SQLite no id ever appears later)."""
+    rows = [{**_DEMO_ROW, "message_id": f"m{i}", "account_id": "acc_globex" if i % 3 else None}
+            for i in range(1, 11)]  # fmt: skip
+    with workspace.engine.begin() as conn:
+        conn.execute(events.insert(), rows)
+        conn.execute(events.delete().where(events.c.message_id.in_(["m1", "m4", "m5", "m7"])))
+        ids = dict(conn.execute(select(events.c.message_id, events.c.id)).all())
+    usable = Usable(None)  # any kind, with an account
+    with workspace.engine.connect() as conn:
+        every = read_batch(conn, Cursor("probe"), 100, usable)
+        some = read_batch(conn, Cursor("probe"), 3, usable)
+    wanted = [ids[m] for m in ("m2", "m8", "m10")]  # m3, m6 and m9 have no account
+    assert [r["id"] for r in every.rows] == wanted
+    assert every.rows[0]["message_id"] == "m2"
+    assert (every.seen, every.more, every.cursor.high_id) == (6, False, ids["m10"])
+    holes = [(lo, hi) for lo, hi, _ in every.cursor.gaps]
+    pg = workspace.engine.dialect.name == "postgresql"
+    assert holes == ([(1, 1), (4, 5), (7, 7)] if pg else [])
+    assert (some.seen, some.more, some.cursor.high_id) == (3, True, ids["m6"])
+    assert [r["id"] for r in some.rows] == [ids["m2"]]

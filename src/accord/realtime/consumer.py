@@ -34,19 +34,17 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Select,
     and_,
     func,
     not_,
     or_,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
 from accord.background import Background
-from accord.realtime.cursor import Cursor, find_cursor, load_cursor, save_cursor, state_name
+from accord.realtime.cursor import Cursor, Gap, find_cursor, load_cursor, save_cursor, state_name
 from accord.realtime.leader import Leadership
 from accord.realtime.watch import CommitWatch
 from accord.signals import LoadedSignal, Signal, SignalEngine
@@ -65,16 +63,31 @@ NAMES = tuple(c.name for c in COLUMNS)
 GAPS_PER_READ = 64
 STATE_SAVE_SHARE = 0.1  # window-state saves run at most this share of the time
 LOCK_RETRY_SECONDS = 0.0005
-# The hot read, through the driver (its statement cache, or prepared statements): every id
-# past the cursor, with the columns of the events a definition can use (NULL for the
-# others); properties as text on PostgreSQL, parsed only for definitions that read them.
+# The hot read, through the driver (its statement cache, or prepared statements): the ids
+# past the cursor, up to the limit, read in one pass of the key. Only some of them come
+# back: the events a definition can use (`ok`), the first id after each hole (with the id
+# before it, `prev`) and the last id; `n` counts them all. Properties as text on
+# PostgreSQL, parsed only for definitions that read them.
 _NEW = (
-    "SELECT i.id, {cols} FROM (SELECT id FROM events WHERE id > {p} ORDER BY id LIMIT {p}) "
-    "AS i LEFT JOIN events AS e ON e.id = i.id{usable} ORDER BY i.id"
+    "SELECT {cols}, prev, n, ok FROM (SELECT {e_cols}, lag(e.id, 1, CAST({p} AS BIGINT)) "
+    "OVER w AS prev, count(*) OVER () AS n, lead(e.id) OVER w IS NULL AS last, "
+    "(1 = 1{usable}) AS ok FROM (SELECT * FROM events WHERE id > {p} ORDER BY id LIMIT {p}) "
+    "AS e WINDOW w AS (ORDER BY e.id)) AS i WHERE ok OR id - prev > 1 OR last ORDER BY id"
 )
-_COLS = ", ".join(f"e.{n}" for n in NAMES[1:])
-_PG_COLS = _COLS.replace("e.properties", "e.properties::text")
-_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+_COLS = ", ".join(NAMES)
+_E_COLS = ", ".join(f"e.{n}" for n in NAMES)
+_PG_E_COLS = _E_COLS.replace("e.properties", "e.properties::text AS properties")
+# The unseen ranges' read: one read of the primary key per range, lateral to the ranges (one
+# `id BETWEEN lo AND hi OR ...` condition, or a join on the ranges, let PostgreSQL walk the
+# key in id order from its start, filtering every event ever stored), with the snapshot's
+# xmin on every row, and on one row when none is found.
+_GAPS = (
+    f"SELECT x.xmin, {_PG_E_COLS} FROM (SELECT "
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) AS x "
+    "LEFT JOIN LATERAL (SELECT e.* FROM unnest(%(lo)s::bigint[], %(hi)s::bigint[]) AS g (lo, hi) "
+    "CROSS JOIN LATERAL (SELECT * FROM events WHERE id BETWEEN g.lo AND g.hi ORDER BY id "
+    "LIMIT %(n)s) AS e ORDER BY e.id LIMIT %(n)s) AS e ON true ORDER BY e.id"
+)
 # A gap's horizon: a transaction id of the reader's own (its one-statement transaction
 # commits at once, without waiting for the log flush: it wrote nothing worth keeping).
 _HORIZON = text(
@@ -143,23 +156,22 @@ class Read:
     seen: int = 0
 
 
-def _xmin(conn: Connection) -> int:
-    """The oldest transaction id still in flight (every older one has ended)."""
-    return int(conn.execute(_XMIN).scalar_one())
-
-
 def _horizon(conn: Connection) -> int:
     """A transaction id above every one given out so far (see `accord.realtime.cursor`)."""
     return int(conn.execute(_HORIZON).one()[1])
 
 
-def _gap_rows(gaps: Sequence[tuple[int, int, Any]], limit: int) -> Select[Any]:
-    """The stored events with ids in `gaps` ((lo, hi, ...) ranges), in id order: one range
-    read of the primary key per gap. (One query with `id BETWEEN lo AND hi OR ...` makes
-    both stores walk the key from its start, filtering every event ever stored.)"""
-    ranges = [select(*COLUMNS).where(events.c.id.between(lo, hi)) for lo, hi, _ in gaps]
-    found = union_all(*ranges).subquery()
-    return select(found).order_by(found.c.id).limit(limit)
+def _read_gaps(conn: Connection, gaps: Sequence[Gap], limit: int) -> tuple[int, list[Any]]:
+    """The oldest transaction id in flight (every older one has ended) and, in the same
+    snapshot, the stored events with ids in `gaps` (PostgreSQL: only it leaves gaps)."""
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor()
+    try:
+        cur.execute(_GAPS, {"lo": [g[0] for g in gaps], "hi": [g[1] for g in gaps], "n": limit})
+        found = cur.fetchall()
+    finally:
+        cur.close()
+    return int(found[0][0]), _as_dicts([r[1:] for r in found if r[1] is not None])
 
 
 def read_batch(conn: Connection, cursor: Cursor, limit: int, usable: Usable = ANY_EVENT) -> Read:
@@ -171,9 +183,8 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int, usable: Usable = AN
     more = False
     seen = 0
     if nxt.gaps:
-        xmin = _xmin(conn)
         asked = nxt.gaps[:GAPS_PER_READ]
-        rows = [dict(r) for r in conn.execute(_gap_rows(asked, limit)).mappings()]
+        xmin, rows = _read_gaps(conn, asked, limit)
         nxt.fill(r["id"] for r in rows)
         seen = len(rows)
         full = len(rows) >= limit
@@ -182,38 +193,49 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int, usable: Usable = AN
         nxt.drop(g for g in nxt.ripe(xmin) if g in asked and (not full or g[1] < top))
     room = limit - len(rows)
     if room > 0:
-        ids, new = _fetch_new(conn, nxt.high_id, room, usable)
-        holes = bool(ids) and ids[-1] - nxt.high_id != len(ids)
-        horizon = _horizon(conn) if pg and holes else None
-        nxt.add_new(ids, horizon)
-        seen += len(ids)
-        more = more or len(ids) >= room
+        new = _fetch_new(conn, nxt.high_id, room, usable)
+        horizon = _horizon(conn) if pg and new.holes else None
+        nxt.add_read(new.high_id, new.holes, horizon)
+        seen += new.count
+        more = more or new.count >= room
         if rows:
-            rows += new
+            rows += new.rows
             rows.sort(key=lambda r: r["id"])
         else:
-            rows = new
+            rows = new.rows
     return Read(rows, nxt, more, seen)
 
 
-def _fetch_new(
-    conn: Connection, after: int, limit: int, usable: Usable
-) -> tuple[list[int], list[Mapping[str, Any]]]:
-    """Ids past `after` (up to `limit`, in order), and the usable rows among them as plain
-    dicts of the driver's values (the signal engine takes timestamps as text or datetime and
-    properties as text or dict). One statement: the others come back as bare ids."""
+@dataclass
+class _New:
+    """What a read past the cursor found: how many ids, the largest, the missing id ranges
+    below it, and the usable rows."""
+
+    count: int
+    high_id: int
+    holes: list[tuple[int, int]]
+    rows: list[Mapping[str, Any]]
+
+
+def _fetch_new(conn: Connection, after: int, limit: int, usable: Usable) -> _New:
+    """The ids past `after` (up to `limit`, in order): their count, the largest, the holes
+    among them, and the usable rows as plain dicts of the driver's values (the signal engine
+    takes timestamps as text or datetime and properties as text or dict). One statement."""
     raw: Any = conn.connection.driver_connection
     pg = conn.dialect.name == "postgresql"
     mark = "%s" if pg else "?"
     where, params = usable.sql(mark)
     cur = raw.cursor()
     try:
-        cur.execute(_NEW.format(cols=_PG_COLS if pg else _COLS, p=mark, usable=where),
-                    (after, limit, *params))  # fmt: skip
+        cur.execute(_NEW.format(cols=_COLS, e_cols=_PG_E_COLS if pg else _E_COLS, p=mark,
+                                usable=where), (after, *params, after, limit))  # fmt: skip
         found = cur.fetchall()
     finally:
         cur.close()
-    return [r[0] for r in found], _as_dicts([r for r in found if r[1] is not None])
+    if not found:
+        return _New(0, after, [], [])
+    holes = [(r[10] + 1, r[0] - 1) for r in found if r[0] - r[10] > 1]
+    return _New(found[0][11], found[-1][0], holes, _as_dicts([r for r in found if r[12]]))
 
 
 def _as_dicts(found: list[Any]) -> list[Mapping[str, Any]]:
