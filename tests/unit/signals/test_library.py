@@ -11,6 +11,8 @@ import pytest
 
 from accord.signals import SignalEngine, load_library, run_batch
 from accord.signals.incremental import SignalEngine as Engine
+from accord.signals.specs import StageAgeCondition
+from accord.signals.state_checks import stage_age_query
 from accord.store.schema import accounts, opportunities, opportunity_stages
 from accord.workspace import Workspace, open_workspace
 from tests.unit.signals.helpers import event, insert_contacts, insert_events, ordered
@@ -191,13 +193,35 @@ def test_deal_stall_fires_for_an_old_quiet_stage(workspace: Workspace) -> None:
     _opportunity(workspace, "opp_closed", "acc_closed", NOW - 60 * D, closed=True)
     insert_events(
         workspace.engine,
-        [event(1, at=NOW - 2 * D, account="acc_busy", team="sales", name="Call Logged")],
-    )
+        [event(1, at=NOW - 2 * D, account="acc_busy", team="sales", name="Call Logged"),
+         event(2, at=NOW - 1 * D, account="acc_old", team="marketing", name="Page Viewed"),
+         event(3, at=NOW - 20 * D, account="acc_old", team="sales", name="Call Logged")],
+    )  # fmt: skip
     fired = SignalEngine(workspace.engine, specs).tick(NOW)
     assert [(s.account_id, s.evidence["opportunity_id"]) for s in fired] == [("acc_old", "opp_old")]
-    assert fired[0].observed_at == NOW - 30 * D + 21 * D
+    assert fired[0].evidence["last_activity_at"] == (NOW - 20 * D).isoformat()
+    assert fired[0].observed_at == NOW - 20 * D + 14 * D  # quiet since its last sales call
     assert fired[0].evidence["days_in_stage"] == 30
     assert run_batch(workspace.engine, specs, now=NOW) == fired
+
+
+def test_deal_stall_reads_each_account_s_activity_through_its_index(tmp_path: Path) -> None:
+    """The last activity is looked up per old opportunity's account, not grouped over every
+    stored event (seconds per million events, every minute in the real-time consumer)."""
+    ws = open_workspace(tmp_path / "ws")
+    try:
+        spec = LIBRARY["deal_stall"].spec.when
+        assert isinstance(spec, StageAgeCondition)
+        query = stage_age_query(spec, NOW).compile(
+            ws.engine, compile_kwargs={"literal_binds": True}
+        )
+        with ws.engine.connect() as conn:
+            plan = [r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}")]
+    finally:
+        ws.close()
+    assert any(p.startswith("SEARCH events USING INDEX ix_events_account_id_occurred_at")
+               for p in plan), plan  # fmt: skip
+    assert not any(p.startswith("SCAN events") for p in plan), plan
 
 
 def test_renewal_risk_fires_only_with_weak_health(workspace: Workspace) -> None:
