@@ -360,7 +360,8 @@ identities = Table(
     Column("user_id", String(255)),  # the userId an anonymousId or alias joined
     Column("contact_id", Id),
     Column("account_id", Id, index=True),
-    Column("updated_at", TS, nullable=False),
+    # Each server worker reads the identities other workers updated since its last look.
+    Column("updated_at", TS, nullable=False, index=True),
 )
 
 # Segment groups (the B2B account of `group` calls and `context.groupId`) and their account.
@@ -372,7 +373,7 @@ groups = Table(
     Column("name", String(400)),
     Column("website", Text),
     Column("traits", JSON, nullable=False, default=dict),
-    Column("updated_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False, index=True),  # as for identities
 )
 
 # Fired signals (signal layer): one row per firing; (account_id, dedupe_key) makes re-runs
