@@ -30,17 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Engine,
-    and_,
-    func,
-    not_,
-    or_,
-    select,
-    text,
-)
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, not_, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from accord.background import Background
