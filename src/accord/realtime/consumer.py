@@ -53,20 +53,18 @@ NAMES = tuple(c.name for c in COLUMNS)
 GAPS_PER_READ = 64
 STATE_SAVE_SHARE = 0.1  # window-state saves run at most this share of the time
 LOCK_RETRY_SECONDS = 0.0005
-# The hot read, through the driver (its statement cache, or prepared statements): the ids
-# past the cursor, up to the limit, read in one pass of the key. Only some of them come
-# back: the events a definition can use (`ok`), the first id after each hole (with the id
-# before it, `prev`) and the last id; `n` counts them all. Properties as text on
-# PostgreSQL, parsed only for definitions that read them.
+# The hot read, through the driver (its statement cache, or prepared statements): every id
+# past the cursor, with the columns of the events a definition can use (NULL for the
+# others); properties as text on PostgreSQL, parsed only for definitions that read them.
 _NEW = (
-    "SELECT {cols}, prev, n, ok FROM (SELECT {e_cols}, lag(e.id, 1, CAST({p} AS BIGINT)) "
-    "OVER w AS prev, count(*) OVER () AS n, lead(e.id) OVER w IS NULL AS last, "
-    "(1 = 1{usable}) AS ok FROM (SELECT * FROM events WHERE id > {p} ORDER BY id LIMIT {p}) "
-    "AS e WINDOW w AS (ORDER BY e.id)) AS i WHERE ok OR id - prev > 1 OR last ORDER BY id"
+    "SELECT i.id, {cols} FROM (SELECT id FROM events WHERE id > {p} ORDER BY id LIMIT {p}) "
+    "AS i LEFT JOIN events AS e ON e.id = i.id{usable} ORDER BY i.id"
 )
-_COLS = ", ".join(NAMES)
-_E_COLS = ", ".join(f"e.{n}" for n in NAMES)
-_PG_E_COLS = _E_COLS.replace("e.properties", "e.properties::text AS properties")
+_COLS = ", ".join(f"e.{n}" for n in NAMES[1:])
+_PG_COLS = _COLS.replace("e.properties", "e.properties::text")
+_PG_E_COLS = ", ".join(f"e.{n}" for n in NAMES).replace(
+    "e.properties", "e.properties::text AS properties"
+)
 # The unseen ranges' read: one read of the primary key per range, lateral to the ranges (one
 # `id BETWEEN lo AND hi OR ...` condition, or a join on the ranges, let PostgreSQL walk the
 # key in id order from its start, filtering every event ever stored), with the snapshot's
@@ -183,49 +181,38 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int, usable: Usable = AN
         nxt.drop(g for g in nxt.ripe(xmin) if g in asked and (not full or g[1] < top))
     room = limit - len(rows)
     if room > 0:
-        new = _fetch_new(conn, nxt.high_id, room, usable)
-        horizon = _horizon(conn) if pg and new.holes else None
-        nxt.add_read(new.high_id, new.holes, horizon)
-        seen += new.count
-        more = more or new.count >= room
+        ids, new = _fetch_new(conn, nxt.high_id, room, usable)
+        holes = bool(ids) and ids[-1] - nxt.high_id != len(ids)
+        horizon = _horizon(conn) if pg and holes else None
+        nxt.add_new(ids, horizon)
+        seen += len(ids)
+        more = more or len(ids) >= room
         if rows:
-            rows += new.rows
+            rows += new
             rows.sort(key=lambda r: r["id"])
         else:
-            rows = new.rows
+            rows = new
     return Read(rows, nxt, more, seen)
 
 
-@dataclass
-class _New:
-    """What a read past the cursor found: how many ids, the largest, the missing id ranges
-    below it, and the usable rows."""
-
-    count: int
-    high_id: int
-    holes: list[tuple[int, int]]
-    rows: list[Mapping[str, Any]]
-
-
-def _fetch_new(conn: Connection, after: int, limit: int, usable: Usable) -> _New:
-    """The ids past `after` (up to `limit`, in order): their count, the largest, the holes
-    among them, and the usable rows as plain dicts of the driver's values (the signal engine
-    takes timestamps as text or datetime and properties as text or dict). One statement."""
+def _fetch_new(
+    conn: Connection, after: int, limit: int, usable: Usable
+) -> tuple[list[int], list[Mapping[str, Any]]]:
+    """Ids past `after` (up to `limit`, in order), and the usable rows among them as plain
+    dicts of the driver's values (the signal engine takes timestamps as text or datetime and
+    properties as text or dict). One statement: the others come back as bare ids."""
     raw: Any = conn.connection.driver_connection
     pg = conn.dialect.name == "postgresql"
     mark = "%s" if pg else "?"
     where, params = usable.sql(mark)
     cur = raw.cursor()
     try:
-        cur.execute(_NEW.format(cols=_COLS, e_cols=_PG_E_COLS if pg else _E_COLS, p=mark,
-                                usable=where), (after, *params, after, limit))  # fmt: skip
+        cur.execute(_NEW.format(cols=_PG_COLS if pg else _COLS, p=mark, usable=where),
+                    (after, limit, *params))  # fmt: skip
         found = cur.fetchall()
     finally:
         cur.close()
-    if not found:
-        return _New(0, after, [], [])
-    holes = [(r[10] + 1, r[0] - 1) for r in found if r[0] - r[10] > 1]
-    return _New(found[0][11], found[-1][0], holes, _as_dicts([r for r in found if r[12]]))
+    return [r[0] for r in found], _as_dicts([r for r in found if r[1] is not None])
 
 
 def _as_dicts(found: list[Any]) -> list[Mapping[str, Any]]:

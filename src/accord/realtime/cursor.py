@@ -20,7 +20,7 @@ appears later and no range is kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,12 +48,14 @@ class Cursor:
     def copy(self) -> Cursor:
         return Cursor(self.name, self.high_id, list(self.gaps))
 
-    def add_read(self, high_id: int, holes: Iterable[tuple[int, int]], horizon: int | None) -> None:
-        """Take a read of the ids up to `high_id` in which the `holes` ((lo, hi) id ranges)
-        were missing; they become gaps unless `horizon` is None."""
-        if horizon is not None:
-            self.gaps += [(lo, hi, horizon) for lo, hi in holes]
-        self.high_id = max(self.high_id, high_id)
+    def add_new(self, ids: Sequence[int], horizon: int | None) -> None:
+        """Take sorted ids above `high_id`; the holes become gaps unless `horizon` is None."""
+        high = self.high_id
+        for i in ids:
+            if i > high + 1 and horizon is not None:
+                self.gaps.append((high + 1, i - 1, horizon))
+            high = max(high, i)
+        self.high_id = high
 
     def fill(self, ids: Iterable[int]) -> None:
         """Remove processed ids from the gaps (a range may split in two)."""
