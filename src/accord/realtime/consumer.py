@@ -61,16 +61,13 @@ _NEW = (
     "AS i LEFT JOIN events AS e ON e.id = i.id{usable} ORDER BY i.id"
 )
 _COLS = ", ".join(f"e.{n}" for n in NAMES[1:])
-_PG_COLS = _COLS.replace("e.properties", "e.properties::text")
-_PG_E_COLS = ", ".join(f"e.{n}" for n in NAMES).replace(
-    "e.properties", "e.properties::text AS properties"
-)
+_PG_COLS = _COLS.replace("e.properties", "e.properties::text AS properties")
 # The unseen ranges' read: one read of the primary key per range, lateral to the ranges (one
 # `id BETWEEN lo AND hi OR ...` condition, or a join on the ranges, let PostgreSQL walk the
 # key in id order from its start, filtering every event ever stored), with the snapshot's
 # xmin on every row, and on one row when none is found.
 _GAPS = (
-    f"SELECT x.xmin, {_PG_E_COLS} FROM (SELECT "
+    f"SELECT x.xmin, e.id, {_PG_COLS} FROM (SELECT "
     "pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) AS x "
     "LEFT JOIN LATERAL (SELECT e.* FROM unnest(%(lo)s::bigint[], %(hi)s::bigint[]) AS g (lo, hi) "
     "CROSS JOIN LATERAL (SELECT * FROM events WHERE id BETWEEN g.lo AND g.hi ORDER BY id "
@@ -149,16 +146,22 @@ def _horizon(conn: Connection) -> int:
     return int(conn.execute(_HORIZON).one()[1])
 
 
-def _read_gaps(conn: Connection, gaps: Sequence[Gap], limit: int) -> tuple[int, list[Any]]:
-    """The oldest transaction id in flight (every older one has ended) and, in the same
-    snapshot, the stored events with ids in `gaps` (PostgreSQL: only it leaves gaps)."""
+def _driver_rows(conn: Connection, sql: str, params: Any) -> list[Any]:
+    """The rows of one statement run on the driver's connection under `conn` (its tuples)."""
     raw: Any = conn.connection.driver_connection
     cur = raw.cursor()
     try:
-        cur.execute(_GAPS, {"lo": [g[0] for g in gaps], "hi": [g[1] for g in gaps], "n": limit})
-        found = cur.fetchall()
+        cur.execute(sql, params)
+        return list(cur.fetchall())
     finally:
         cur.close()
+
+
+def _read_gaps(conn: Connection, gaps: Sequence[Gap], limit: int) -> tuple[int, list[Any]]:
+    """The oldest transaction id in flight (every older one has ended) and, in the same
+    snapshot, the stored events with ids in `gaps` (PostgreSQL: only it leaves gaps)."""
+    ranges = {"lo": [g[0] for g in gaps], "hi": [g[1] for g in gaps], "n": limit}
+    found = _driver_rows(conn, _GAPS, ranges)
     return int(found[0][0]), _as_dicts([r[1:] for r in found if r[1] is not None])
 
 
@@ -201,17 +204,11 @@ def _fetch_new(
     """Ids past `after` (up to `limit`, in order), and the usable rows among them as plain
     dicts of the driver's values (the signal engine takes timestamps as text or datetime and
     properties as text or dict). One statement: the others come back as bare ids."""
-    raw: Any = conn.connection.driver_connection
     pg = conn.dialect.name == "postgresql"
     mark = "%s" if pg else "?"
     where, params = usable.sql(mark)
-    cur = raw.cursor()
-    try:
-        cur.execute(_NEW.format(cols=_PG_COLS if pg else _COLS, p=mark, usable=where),
-                    (after, limit, *params))  # fmt: skip
-        found = cur.fetchall()
-    finally:
-        cur.close()
+    sql = _NEW.format(cols=_PG_COLS if pg else _COLS, p=mark, usable=where)
+    found = _driver_rows(conn, sql, (after, limit, *params))
     return [r[0] for r in found], _as_dicts([r for r in found if r[1] is not None])
 
 
