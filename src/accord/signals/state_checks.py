@@ -86,9 +86,8 @@ def _signal(
 
 
 def stage_age_query(w: StageAgeCondition, now: datetime) -> Select[Any]:
-    """The open opportunities whose stage is older than `w.older_than` and whose account had
-    no activity for `w.quiet_for` as of `now`: (id, account_id, stage, name, since,
-    last_at)."""
+    """The open opportunities whose stage is older than `w.older_than` as of `now`, with their
+    account's last activity: (id, account_id, stage, name, since, last_at)."""
     o, s = opportunities, opportunity_stages
     entered = (
         select(s.c.opportunity_id, s.c.stage, func.max(s.c.entered_at).label("entered_at"))
@@ -104,7 +103,7 @@ def stage_age_query(w: StageAgeCondition, now: datetime) -> Select[Any]:
                activity_filter(w.activity))
         .scalar_subquery()
     )  # fmt: skip
-    old = (
+    q = (
         select(o.c.id, o.c.account_id, o.c.stage, o.c.name, since.label("since"),
                last_at.label("last_at"))
         .select_from(o.outerjoin(
@@ -112,30 +111,31 @@ def stage_age_query(w: StageAgeCondition, now: datetime) -> Select[Any]:
         .where(o.c.is_closed == false(), o.c.account_id.is_not(None))
         .where(since <= now - w.older_than)
     )  # fmt: skip
-    if w.stages:
-        old = old.where(o.c.stage.in_(w.stages))
-    found = old.subquery()
-    return select(found).where(or_(found.c.last_at.is_(None),
-                                   found.c.last_at <= now - w.quiet_for))  # fmt: skip
+    return q.where(o.c.stage.in_(w.stages)) if w.stages else q
 
 
 def _stage_age(
     engine: Engine, loaded: LoadedSignal, w: StageAgeCondition, now: datetime
 ) -> list[Signal]:
+    """One signal per old stage whose account was quiet for `w.quiet_for` (filtered here, on
+    the last activity the query read once per opportunity)."""
     out = []
     with engine.connect() as conn:
         for r in conn.execute(stage_age_query(w, now)):
+            last_at = _utc(r.last_at) if r.last_at is not None else None
+            if last_at is not None and last_at > now - w.quiet_for:
+                continue
             since_at = _utc(r.since)
             observed = since_at + w.older_than
-            if r.last_at is not None:
-                observed = max(observed, _utc(r.last_at) + w.quiet_for)
+            if last_at is not None:
+                observed = max(observed, last_at + w.quiet_for)
             ev = {
                 "opportunity_id": r.id,
                 "opportunity": r.name,
                 "stage": r.stage,
                 "stage_entered_at": since_at.isoformat(),
                 "days_in_stage": (now - since_at).days,
-                "last_activity_at": _utc(r.last_at).isoformat() if r.last_at else None,
+                "last_activity_at": last_at.isoformat() if last_at else None,
             }
             out.append(
                 _signal(
