@@ -1,11 +1,12 @@
 """The consumer on its own, both stores: saves deferred between signals, a crash before such a
-save, the time-driven check, and the SQLite write lock held by another writer."""
+save, the time-driven check (beside event consumption), and the SQLite write lock held by
+another writer."""
 
 from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,12 +17,20 @@ from accord.cli import app
 from accord.realtime import Consumer, Cursor, load_cursor, read_batch
 from accord.realtime.consumer import Usable
 from accord.realtime.cursor import state_name
-from accord.signals import load_library, run_batch
+from accord.signals import load_library, run_batch, state_checks
 from accord.signals.store import list_signals
 from accord.store.group_commit import WriterLock
-from accord.store.schema import events
+from accord.store.schema import accounts, events, opportunities, opportunity_stages
 from accord.workspace import Workspace
-from tests.integration.test_realtime import PEOPLE, START, comparable, ours, seed, stream
+from tests.integration.test_realtime import (
+    PEOPLE,
+    START,
+    comparable,
+    ours,
+    seed,
+    stream,
+    wait_for,
+)
 
 DOMAIN_ACCOUNT = {domain: acc for acc, (domain, _) in PEOPLE.items()}
 
@@ -112,6 +121,59 @@ def test_consumer_saves_fired_signal_at_once_and_quiet_steps_later(
     consumer.tick()  # the time-driven check saves the cursor before its own commit
     assert stored_last_id(workspace) == consumer.cursor.last_id
     consumer.leader.release()
+
+
+def _stalled_deal(ws: Workspace, acc: str) -> None:
+    """An account whose open opportunity entered its stage 40 days ago, with no activity."""
+    entered = datetime.now(UTC) - timedelta(days=40)
+    base = {"source": "test", "attributes": {}, "created_at": entered, "updated_at": entered}
+    with ws.engine.begin() as conn:
+        conn.execute(accounts.insert(), [{"id": acc, "name": acc, "domains": [], **base}])
+        conn.execute(opportunities.insert(), [{
+            "id": f"opp_{acc}", "account_id": acc, "name": "deal", "stage": "Proposal",
+            "is_closed": False, **base,
+        }])  # fmt: skip
+        conn.execute(opportunity_stages.insert(), [{"opportunity_id": f"opp_{acc}",
+            "stage": "Proposal", "entered_at": entered, "account_id": acc}])  # fmt: skip
+
+
+def test_time_driven_check_runs_beside_event_consumption(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow time-driven check (thousands of open opportunities) holds no event back: the
+    events committed while it runs are consumed and their signals stored; the check's own
+    signal is stored once it ends."""
+    seed(workspace)
+    _stalled_deal(workspace, "acc_stalled")
+    started, release = threading.Event(), threading.Event()
+    check = state_checks.evaluate
+
+    def slow_check(*args: Any) -> Any:
+        started.set()
+        release.wait(10)
+        return check(*args)
+
+    monkeypatch.setattr(state_checks, "evaluate", slow_check)
+    specs = load_library(workspace.settings.definitions_dir)
+    consumer = Consumer(workspace.engine, specs, poll_seconds=0.01)
+    consumer.start()
+    try:
+        assert started.wait(10)
+        rows = event_rows()
+        for row in rows:
+            insert(workspace, row)
+        wait_for(lambda: consumer.cursor.last_id == len(rows), 10)
+        stored = list_signals(workspace.engine)
+        batch = ours(run_batch(workspace.engine, specs))
+        assert batch
+        assert comparable(ours(stored)) == comparable(batch)
+        assert not [s for s in stored if s.type == "deal_stall"]  # the check is still held
+        release.set()
+        wait_for(lambda: [s.account_id for s in list_signals(workspace.engine)
+                          if s.type == "deal_stall"] == ["acc_stalled"], 10)  # fmt: skip
+    finally:
+        release.set()
+        consumer.stop()
 
 
 def stored_state_id(ws: Workspace) -> int:

@@ -37,7 +37,7 @@ from accord.background import Background
 from accord.realtime.cursor import Cursor, Gap, find_cursor, load_cursor, save_cursor, state_name
 from accord.realtime.leader import Leadership
 from accord.realtime.watch import CommitWatch
-from accord.signals import LoadedSignal, Signal, SignalEngine
+from accord.signals import LoadedSignal, Signal, SignalEngine, state_checks
 from accord.signals.store import save_signals, save_states
 from accord.store.group_commit import WriterLock
 from accord.store.schema import events
@@ -304,6 +304,7 @@ class Consumer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_tick = 0.0
+        self._checks: Background[list[Signal]] | None = None  # time-driven checks in flight
         self._state_save: Background[float] | None = None  # returns how long it took
         self._state_at = self.cursor  # the position of the state it saves
         self._state_due = 0.0  # when the next window-state save may start
@@ -533,12 +534,21 @@ class Consumer:
         return self.cursor
 
     def tick(self, now: datetime | None = None) -> list[Signal]:
-        """Evaluate the time-driven definitions (deal stall, renewal) as of `now`."""
+        """Evaluate the time-driven definitions (deal stall, renewal) as of `now` and store
+        what fired (after the consumer's own save, so the stored cursor is current)."""
         if self.signals is None:
             self.open()
-        self.save()  # the tick saves window state on its own: the cursor must be there first
-        assert self.signals is not None
-        return self.signals.tick(now or datetime.now(UTC))
+        self.save()
+        fired = state_checks.evaluate(self.engine, self.specs, now or datetime.now(UTC))
+        self._store_checked(fired)
+        return fired
+
+    def _store_checked(self, fired: list[Signal]) -> None:
+        """Store the signals of a time-driven check (no window state, no cursor: they follow
+        from the records as of a moment, not from the events consumed)."""
+        if fired:
+            with self._writing() as begin:
+                save_signals(begin(), fired)
 
     # --- as a thread ------------------------------------------------------------------------
 
@@ -575,6 +585,7 @@ class Consumer:
                 self._maybe_tick()
                 if not more:
                     self._idle(started)
+            self._finish_checks()
             self._safe(self.save)
         finally:
             if self.watch is not None:
@@ -607,8 +618,28 @@ class Consumer:
         return bool(result[1]) if isinstance(result, tuple) else False
 
     def _maybe_tick(self) -> None:
+        """Start the time-driven checks when due, in a thread of their own: their reads take
+        as long as the open opportunities and renewals need, and events go on being consumed
+        meanwhile. What a check fired is stored once it is done."""
+        checks = self._checks
+        if checks is not None:
+            if not checks.done():
+                return
+            self._finish_checks()
         now = datetime.now(UTC)
         if now.timestamp() < self._next_tick:
             return
         self._next_tick = now.timestamp() + self.tick_seconds
-        self._safe(lambda: self.tick(now))
+        engine, specs = self.engine, self.specs
+        self._checks = Background(lambda: state_checks.evaluate(engine, specs, now))
+
+    def _finish_checks(self) -> None:
+        """Wait for the time-driven check in flight, if any, and store what it fired (a
+        database error is logged; the next check, `tick_seconds` later, fires it again)."""
+        checks, self._checks = self._checks, None
+        if checks is None:
+            return
+        try:
+            self._store_checked(checks.result())
+        except self.errors as e:
+            log.error("consumer %s: time-driven check: %s", self.name, e)
