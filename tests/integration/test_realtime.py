@@ -212,9 +212,12 @@ def pg_consumer(pg_base_url: str, tmp_path: Path) -> Iterator[tuple[Workspace, E
     try:
         yield ws, raw, consumer
     finally:
-        consumer.leader.release()
-        raw.dispose()
-        ws.close()
+        try:
+            consumer.finish_state_save()  # a step's state save writes through ws.engine
+        finally:
+            consumer.leader.release()
+            raw.dispose()
+            ws.close()
 
 
 def test_consumer_waits_for_ids_committed_out_of_order(
