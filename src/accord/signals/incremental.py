@@ -9,12 +9,11 @@ the batch engine to give the same answer; see docs/signals.md.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from accord.signals import layout, state_checks
+from accord.signals import layout
 from accord.signals.filters import Dims
 from accord.signals.measures import Compiled, compile_spec
 from accord.signals.routes import Route, build_route
@@ -161,15 +160,6 @@ class SignalEngine:
     def on_events(self, rows: Iterable[Mapping[str, Any]]) -> list[Signal]:
         """Process a batch of events and save everything in one transaction."""
         fired = self.process_many(rows)
-        self.flush()
-        return fired
-
-    def tick(self, now: datetime) -> list[Signal]:
-        """Check the time-driven definitions (stage age, renewal) as of `now`, and save."""
-        if self.engine is None:
-            return []
-        fired = state_checks.evaluate(self.engine, self.specs, now)
-        self._pending.extend(fired)
         self.flush()
         return fired
 

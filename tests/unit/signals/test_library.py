@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from accord.signals import SignalEngine, load_library, run_batch
+from accord.signals import load_library, run_batch, state_checks
 from accord.signals.incremental import SignalEngine as Engine
 from accord.signals.specs import StageAgeCondition
 from accord.signals.state_checks import stage_age_query
@@ -197,7 +197,7 @@ def test_deal_stall_fires_for_an_old_quiet_stage(workspace: Workspace) -> None:
          event(2, at=NOW - 1 * D, account="acc_old", team="marketing", name="Page Viewed"),
          event(3, at=NOW - 20 * D, account="acc_old", team="sales", name="Call Logged")],
     )  # fmt: skip
-    fired = SignalEngine(workspace.engine, specs).tick(NOW)
+    fired = state_checks.evaluate(workspace.engine, specs, NOW)
     assert [(s.account_id, s.evidence["opportunity_id"]) for s in fired] == [("acc_old", "opp_old")]
     assert fired[0].evidence["last_activity_at"] == (NOW - 20 * D).isoformat()
     assert fired[0].observed_at == NOW - 20 * D + 14 * D  # quiet since its last sales call
@@ -228,7 +228,7 @@ def test_renewal_risk_fires_only_with_weak_health(workspace: Workspace) -> None:
     _account(workspace, "acc_healthy", renewal=date(2025, 7, 15), health=80.0)
     _account(workspace, "acc_later", renewal=date(2026, 3, 1), health=20.0)
     _account(workspace, "acc_unknown", renewal=date(2025, 7, 1))
-    fired = SignalEngine(workspace.engine, specs).tick(NOW)
+    fired = state_checks.evaluate(workspace.engine, specs, NOW)
     assert [s.account_id for s in fired] == ["acc_weak"]
     assert fired[0].evidence["health"] == 35
     assert fired[0].evidence["days_to_renewal"] == 44

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from accord.signals import SignalEngine, run_batch
+from accord.signals import run_batch, state_checks
 from accord.signals.library import load_library
 from accord.store.schema import accounts, scores_current
 from accord.workspace import Workspace
@@ -33,7 +33,7 @@ def test_renewal_risk_prefers_stored_health_over_attribute(workspace: Workspace)
     _account(workspace, "acc_scored_fine", attribute=10.0, stored=75.0)
     _account(workspace, "acc_attr_weak", attribute=20.0, stored=None)
     _account(workspace, "acc_unknown", attribute=None, stored=None)
-    fired = SignalEngine(workspace.engine, specs).tick(NOW)
+    fired = state_checks.evaluate(workspace.engine, specs, NOW)
     by_account = {s.account_id: s.evidence for s in fired}
     assert sorted(by_account) == ["acc_attr_weak", "acc_scored_weak"]
     assert by_account["acc_scored_weak"]["health"] == 30
@@ -50,4 +50,4 @@ def test_renewal_risk_ignores_other_stored_scores(workspace: Workspace) -> None:
             "account_id": "acc_1", "score": "engagement", "version": 1, "value": 5.0,
             "label": None, "parts": [], "computed_at": NOW,
         }])  # fmt: skip
-    assert SignalEngine(workspace.engine, specs).tick(NOW) == []
+    assert state_checks.evaluate(workspace.engine, specs, NOW) == []
