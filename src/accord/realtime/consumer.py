@@ -185,8 +185,7 @@ def read_batch(conn: Connection, cursor: Cursor, limit: int, usable: Usable = AN
     room = limit - len(rows)
     if room > 0:
         ids, new = _fetch_new(conn, nxt.high_id, room, usable)
-        holes = bool(ids) and ids[-1] - nxt.high_id != len(ids)
-        horizon = _horizon(conn) if pg and holes else None
+        horizon = _horizon(conn) if pg and nxt.has_holes(ids) else None
         nxt.add_new(ids, horizon)
         seen += len(ids)
         more = more or len(ids) >= room

@@ -48,14 +48,22 @@ class Cursor:
     def copy(self) -> Cursor:
         return Cursor(self.name, self.high_id, list(self.gaps))
 
+    def has_holes(self, ids: Sequence[int]) -> bool:
+        """Whether sorted ids above `high_id` miss any id on the way to the last of them."""
+        return bool(ids) and ids[-1] - self.high_id != len(ids)
+
     def add_new(self, ids: Sequence[int], horizon: int | None) -> None:
-        """Take sorted ids above `high_id`; the holes become gaps unless `horizon` is None."""
-        high = self.high_id
-        for i in ids:
-            if i > high + 1 and horizon is not None:
-                self.gaps.append((high + 1, i - 1, horizon))
-            high = max(high, i)
-        self.high_id = high
+        """Take sorted ids above `high_id`; the ids missing among them become gaps unless
+        `horizon` is None (the ids are walked only when some are missing)."""
+        if not ids:
+            return
+        if horizon is not None and self.has_holes(ids):
+            high = self.high_id
+            for i in ids:
+                if i > high + 1:
+                    self.gaps.append((high + 1, i - 1, horizon))
+                high = i
+        self.high_id = max(self.high_id, ids[-1])
 
     def fill(self, ids: Iterable[int]) -> None:
         """Remove processed ids from the gaps (a range may split in two)."""

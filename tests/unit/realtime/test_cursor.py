@@ -26,3 +26,16 @@ def test_a_gap_over_ids_the_other_processed_is_not_covered() -> None:
 
 def test_the_state_cursor_has_a_name_of_its_own() -> None:
     assert state_name("signals") == "signals.state"
+
+
+def test_new_ids_move_the_high_id_and_their_holes_become_gaps() -> None:
+    cursor = Cursor("c", 10, [(4, 5, 99)])
+    assert not cursor.has_holes([11, 12, 13])
+    assert cursor.has_holes([11, 14, 15, 18])
+    cursor.add_new([11, 14, 15, 18], horizon=120)
+    assert (cursor.high_id, cursor.gaps) == (18, [(4, 5, 99), (12, 13, 120), (16, 17, 120)])
+    cursor.add_new([19, 20], horizon=130)  # no holes: no gap
+    assert (cursor.high_id, cursor.gaps) == (20, [(4, 5, 99), (12, 13, 120), (16, 17, 120)])
+    cursor.add_new([25], horizon=None)  # no horizon (SQLite): holes are not kept
+    cursor.add_new([], horizon=140)
+    assert (cursor.high_id, len(cursor.gaps)) == (25, 3)
