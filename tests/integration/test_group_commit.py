@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -86,3 +88,33 @@ def test_the_write_lock_is_free_between_commits(sqlite_workspace: Workspace) -> 
     finally:
         writer.stop()
         other.close()
+
+
+def test_a_waiting_writer_gets_the_lock_before_the_holder_gets_it_back(tmp_path: Path) -> None:
+    """Turns go round: a holder that lets the lock go and asks for it again at once queues
+    behind the writer already waiting (the kernel alone would let the holder take it back)."""
+    database = str(tmp_path / "accord.db")
+    holder, waiter = WriterLock(database), WriterLock(database)
+    order: list[str] = []
+    asked = threading.Event()
+
+    def wait_for_it() -> None:
+        asked.set()
+        with waiter:
+            order.append("waiter")
+            time.sleep(0.05)
+
+    holder.__enter__()
+    thread = threading.Thread(target=wait_for_it)
+    thread.start()
+    try:
+        asked.wait(10)
+        time.sleep(0.2)  # the waiter now queues for the lock
+        holder.__exit__(None, None, None)
+        with holder:
+            order.append("holder")
+    finally:
+        thread.join(10)
+        holder.close()
+        waiter.close()
+    assert order == ["waiter", "holder"]

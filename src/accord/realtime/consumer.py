@@ -51,7 +51,12 @@ COLUMNS = (
 )  # fmt: skip
 NAMES = tuple(c.name for c in COLUMNS)
 GAPS_PER_READ = 64
-STATE_SAVE_SHARE = 0.1  # window-state saves run at most this share of the time
+# Window-state saves run at most this share of the time. On SQLite a save holds the write
+# lock every ingest commit and signal store queues for (tens of ms for a few MB of state):
+# under the real-time latency bench, saves at 10% of the time held up about 10% of the
+# acknowledgements and stored signals by up to a save's length. The cost of a lower share
+# is a longer replay after a restart (events since the last save, a few seconds' worth).
+STATE_SAVE_SHARE = 0.01
 LOCK_RETRY_SECONDS = 0.0005
 # The hot read, through the driver (its statement cache, or prepared statements): every id
 # past the cursor, with the columns of the events a definition can use (NULL for the

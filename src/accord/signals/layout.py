@@ -15,7 +15,9 @@ Each definition owns consecutive slots from `Compiled.slot`, by measure:
 
 The first slot stays None until an event reaches the definition at the account. Entries are
 tuples `(t_us, message_id, contact_or_key, value)` as in `windows`; the stored form is the one
-`AccountState.dumps` writes (count, distinct and new-contact totals follow from the entries).
+`AccountState.dumps` writes with `stored_form` (entries evidence can no longer name lose their
+message id, and their contact unless the window counts contacts; count, distinct and
+new-contact totals follow from the entries).
 """
 
 from __future__ import annotations
@@ -104,17 +106,26 @@ def dumps(c: Compiled, a: Slots) -> str | None:
         return state_json([], 0.0, [], 0.0, first, None, cool)
     if mode == "state_change":
         return state_json([], 0.0, [], 0.0, None, first, cool)
+    keep = c.keep
     if mode == "count":
-        return state_json(first, float(len(first)), [], 0.0, None, None, cool)
+        return state_json(first, float(len(first)), [], 0.0, None, None, cool, keep=keep,
+                          keys=False)  # fmt: skip
     if mode in ("distinct", "new_contact"):
         seen = a[b + 1] if mode == "new_contact" else None
-        return state_json(first, 0.0, [], 0.0, seen, None, cool)
+        return state_json(first, 0.0, [], 0.0, seen, None, cool, keep=keep)
     if mode == "sum":
-        return state_json(first, a[b + 1], [], 0.0, None, None, cool)
+        return state_json(first, a[b + 1], [], 0.0, None, None, cool, keep=keep, keys=False)
     older = a[b + 2]
     if c.value_path is None:
-        return state_json(first, float(len(first)), older, float(len(older)), None, None, cool)
-    return state_json(first, a[b + 1], older, a[b + 3], None, None, cool)
+        rsum, osum = float(len(first)), float(len(older))
+    else:
+        rsum, osum = a[b + 1], a[b + 3]
+    return state_json(first, rsum, older, osum, None, None, cool, keep=keep, keys=False)
+
+
+def stored_form(c: Compiled) -> dict[str, Any]:
+    """How `dumps` stores the definition's window entries (`windows.state_json`)."""
+    return {"keep": c.keep, "keys": c.mode in ("distinct", "new_contact")}
 
 
 def load(c: Compiled, a: Slots, text: str) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from accord.signals import batch, batch_cols, batch_np
 from accord.signals.batch_cols import SpecColumns
+from accord.signals.layout import stored_form
 from accord.signals.measures import Compiled, compile_spec
 from accord.signals.specs import LoadedSignal
 from accord.signals.store import save_states
@@ -240,6 +241,7 @@ def _state_rows(p: _Pieces, sc: SpecColumns, look: _Lookup) -> pa.Table:
     has_seen = c.mode in ("first_seen", "new_contact")
     has_last = c.mode == "state_change"
     cools = [x if x >= 0 else None for x in p.cool.tolist()]
+    form = stored_form(c)
     states = []
     for i in range(n):
         r = recent[rcut[i] : rcut[i + 1]]
@@ -249,7 +251,7 @@ def _state_rows(p: _Pieces, sc: SpecColumns, look: _Lookup) -> pa.Table:
                 r, float(sum(e[3] for e in r)), o, float(sum(e[3] for e in o)),
                 seen[scut[i] : scut[i + 1]] if has_seen else None,
                 dict(last[lcut[i] : lcut[i + 1]]) if has_last else None,
-                cools[i],
+                cools[i], **form,
             )
         )  # fmt: skip
     return pa.table(

@@ -5,6 +5,12 @@ Entries are tuples `(t_us, message_id, contact_id, value)` in arrival order. `re
 the entries of the current window, `older` those of the baseline or previous window. Both
 are plain lists (windows drop their expired head in one slice): many thousands of states
 stay small and close together in memory.
+
+The stored form keeps what a restarted engine can still read (`state_json`): evidence names
+only the latest `keep` entries of the window, and entries only ever leave from its head, so
+the others are stored without their message id (`[t, contact, value]`), and without the
+contact too (`[t, value]`) where nothing counts contacts (every window but distinct and new
+contact ones). That is two thirds of a busy account's state, rewritten at every save.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 
 import orjson
 
-Entry = tuple[int, str, "str | None", float]
+Entry = tuple[int, "str | None", "str | None", float]  # no message id: stored beyond `keep`
 
 
 class AccountState:
@@ -71,25 +77,27 @@ class AccountState:
         if self.counts is not None and entry[2] is not None:
             self.counts[entry[2]] = self.counts.get(entry[2], 0) + 1
 
-    def latest(self, n: int) -> list[str]:
-        """Message ids of the latest `n` entries of the window, oldest first."""
+    def latest(self, n: int) -> list[str | None]:
+        """Message ids of the latest `n` entries of the window, oldest first (None only past
+        the `keep` a loaded state was stored with)."""
         if n <= 0:
             return []
         rec = self.recent
         return [rec[i][1] for i in range(max(0, len(rec) - n), len(rec))]
 
-    def dumps(self) -> str:
+    def dumps(self, *, keep: int | None = None, keys: bool = True) -> str:
+        """The stored JSON (`keep`, `keys`: see `state_json`)."""
         return state_json(
             self.recent, self.rsum, self.older, self.osum, self.seen, self.last,
-            self.cool,
+            self.cool, keep=keep, keys=keys,
         )  # fmt: skip
 
     @classmethod
     def loads(cls, text: str, *, counts: bool) -> AccountState:
         doc = orjson.loads(text)
         st = cls()
-        st.recent = [tuple(e) for e in doc.get("r", ())]
-        st.older = [tuple(e) for e in doc.get("o", ())]
+        st.recent = [_entry(e) for e in doc.get("r", ())]
+        st.older = [_entry(e) for e in doc.get("o", ())]
         st.rsum = float(doc.get("rs", 0.0))
         st.osum = float(doc.get("os", 0.0))
         if "s" in doc:
@@ -105,14 +113,41 @@ class AccountState:
         return st
 
 
+def _entry(e: list[Any]) -> Entry:
+    """A stored entry as an in-memory one (no message id or contact: None)."""
+    if len(e) == 4:
+        return (e[0], e[1], e[2], e[3])
+    if len(e) == 3:
+        return (e[0], None, e[1], e[2])
+    return (e[0], None, None, e[1])
+
+
+def stored_entries(entries: list[Entry], keep: int | None, keys: bool) -> list[Any]:
+    """Entries as stored: whole for the latest `keep` (None: all), the others without their
+    message id, and without their contact or key unless `keys`."""
+    cut = 0 if keep is None else max(0, len(entries) - max(keep, 0))
+    if not cut:
+        return entries
+    head: list[Any]
+    if keys:
+        head = [(e[0], e[2], e[3]) for e in entries[:cut]]
+    else:
+        head = [(e[0], e[3]) for e in entries[:cut]]
+    return head + entries[cut:]
+
+
 def state_json(
     recent: list[Entry], rsum: float, older: list[Entry], osum: float,
     seen: Iterable[str] | None, last: dict[str, str] | None, cool: int | None,
+    *, keep: int | None = None, keys: bool = True,
 ) -> str:  # fmt: skip
-    """The stored JSON of one window state (the form `AccountState.loads` reads)."""
-    doc: dict[str, Any] = {"r": recent, "rs": rsum}
+    """The stored JSON of one window state (the form `AccountState.loads` reads). With
+    `keep`, only the latest `keep` entries of the window keep their message id (those
+    evidence names), and the older window's none; without `keys`, no entry keeps its contact
+    or key (a window that counts no contacts)."""
+    doc: dict[str, Any] = {"r": stored_entries(recent, keep, keys), "rs": rsum}
     if older:
-        doc["o"] = older
+        doc["o"] = stored_entries(older, None if keep is None else 0, keys)
         doc["os"] = osum
     if seen is not None:
         doc["s"] = sorted(seen)

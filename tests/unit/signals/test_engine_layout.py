@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from accord.signals import SignalEngine, load_library
-from accord.signals.layout import WIDTH
+from accord.signals.layout import WIDTH, stored_form
 from accord.workspace import Workspace
 from tests.unit.signals.helpers import dense_events
 from tests.unit.signals.test_equivalence import PEOPLE, _rows, _setup
@@ -33,7 +33,8 @@ def test_engine_layout_state_of_every_measure_survives_a_restart(
     assert _fired(fired) == _fired(expected)
     assert second.states.keys() == one.states.keys()
     for key, st in one.states.items():
-        assert second.states[key].dumps() == st.dumps()
+        form = stored_form(one.compiled_by_idx(key[0]))
+        assert second.states[key].dumps(**form) == st.dumps(**form)
 
 
 def test_engine_layout_states_read_back_as_window_states() -> None:
@@ -44,7 +45,7 @@ def test_engine_layout_states_read_back_as_window_states() -> None:
     assert len(states) == len(rows) > 20
     for (idx, account), st in states.items():
         c = engine.compiled_by_idx(idx)
-        assert rows[c.spec.id, account] == st.dumps()
+        assert rows[c.spec.id, account] == st.dumps(**stored_form(c))
         if c.mode == "count" or (c.mode in ("baseline", "change") and c.value_path is None):
             assert st.rsum == len(st.recent)
             assert st.osum == len(st.older)
