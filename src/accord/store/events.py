@@ -12,6 +12,7 @@ batches the ingest API's requests into such writes.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -74,6 +75,10 @@ _SQLITE_DEDUPE = (
     "INSERT INTO event_dedupe (source, message_id, received_at) "
     "SELECT ?, value, ? FROM json_each(?) WHERE 1 ON CONFLICT DO NOTHING"
 )
+_SQLITE_KEYS = (
+    "INSERT INTO event_dedupe (source, message_id, received_at) SELECT ?, value, ? "
+    "FROM json_each(?)"
+)
 _ROW_MARKS = "(" + ",".join("?" * len(EventRow._fields)) + ")"
 SQLITE_CHUNK = 256  # rows per multi-row INSERT; smaller remainders go in power-of-two chunks
 # Remainders up to this many rows go in one statement of their exact size: each statement
@@ -101,14 +106,16 @@ def _seen_sqlite(raw: Any, rows: list[EventRow], now: str) -> set[tuple[str, str
 def _all_new_sqlite(raw: Any, rows: list[EventRow], now: str) -> bool:
     """Record the keys of `rows` (one source) as seen when none of them is stored yet: one
     statement, where telling new from seen keys takes two; False (nothing recorded) when
-    some key is stored already."""
-    raw.execute("SAVEPOINT event_keys")
+    some key is stored already. A plain INSERT does it: at the first key already there
+    SQLite backs out that statement alone and the transaction goes on (no savepoint around
+    it, whose two statements each hand the interpreter lock back and forth under the write
+    lock)."""
     ids_json = orjson.dumps([row[0] for row in rows]).decode()
-    taken = raw.execute(_SQLITE_DEDUPE, (rows[0][1], now, ids_json)).rowcount
-    if taken != len(rows):
-        raw.execute("ROLLBACK TO event_keys")
-    raw.execute("RELEASE event_keys")
-    return bool(taken == len(rows))
+    try:
+        raw.execute(_SQLITE_KEYS, (rows[0][1], now, ids_json))
+    except sqlite3.IntegrityError:
+        return False
+    return True
 
 
 def _sqlite_insert_sql(n: int) -> str:
