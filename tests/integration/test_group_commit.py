@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
 from accord.store.events import EventRow
-from accord.store.group_commit import GroupCommitWriter, WriteRequest, WriterLock
+from accord.store.group_commit import GroupCommitWriter, StoreWriteError, WriteRequest, WriterLock
 from accord.store.schema import events
 from accord.workspace import Workspace
 
@@ -118,3 +120,61 @@ def test_a_waiting_writer_gets_the_lock_before_the_holder_gets_it_back(tmp_path:
         holder.close()
         waiter.close()
     assert order == ["waiter", "holder"]
+
+
+class CountingWriter(GroupCommitWriter):
+    """Counts `on_commit` calls, and whether the write lock was free at each."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[bool] = []
+
+    def on_commit(self) -> None:
+        probe = WriterLock(str(self.engine.url.database))
+        try:  # another process could take the lock now
+            free = _try_lock(probe)
+        finally:
+            probe.close()
+        self.calls.append(free)
+
+
+def _try_lock(lock: WriterLock) -> bool:
+    with open(lock.path, "ab") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return True
+
+
+def test_a_bad_request_fails_alone_and_answers_come_after_the_lock_is_let_go(
+    sqlite_workspace: Workspace,
+) -> None:
+    """Requests committed together: a bad one fails alone (the others are written one by
+    one), and the answers and the commit hook come once the write lock is free again."""
+    engine = sqlite_workspace.engine
+    writer = CountingWriter(engine, checkpoint_seconds=3600)
+    other = WriterLock(str(engine.url.database))
+    writer.start()
+    try:
+        with other:
+            good, bad, later = request(2), request(1), request(3)
+            bad.rows[0] = bad.rows[0]._replace(source=None)  # NOT NULL: the commit fails
+            writer.submit(good)
+            taken(writer)  # the writer holds `good` and waits for the lock
+            writer.submit(bad)
+            writer.submit(later)  # both join `good`'s commit once the lock is free
+        assert good.future is not None
+        assert bad.future is not None
+        assert later.future is not None
+        assert good.future.result(timeout=30) == 2
+        assert later.future.result(timeout=30) == 3
+        assert isinstance(bad.future.exception(timeout=30), StoreWriteError)
+    finally:
+        writer.stop()
+        other.close()
+    assert writer.calls == [True]  # once, with the lock free
+    assert writer.commits == 2
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 5

@@ -63,6 +63,7 @@ class WriteRequest:
 
 _STOP = WriteRequest(rows=[])
 Outcome = tuple[WriteRequest, BaseException | None]
+Written = tuple[list[WriteRequest], BaseException | None]  # requests written together, error
 
 
 def _settle(outcomes: list[Outcome]) -> None:
@@ -221,7 +222,10 @@ class GroupCommitWriter:
             stopping = self.linger > 0 and self._take(taken, time.monotonic() + self.linger)
             with self._lock:
                 stopping = stopping or self._take(taken, None)
-                self._commit(taken)
+                done = self._commit(taken)
+            # Answered once the lock is let go: the event loops it wakes take the interpreter
+            # lock at once, and every other writer would wait while this one waited for it.
+            self._answer(done)
         if self._conn is not None:
             self._conn.close()
         if isinstance(self._lock, WriterLock):
@@ -285,20 +289,24 @@ class GroupCommitWriter:
             conn.invalidate()
             self._conn = None
 
-    def _commit(self, taken: list[WriteRequest]) -> None:
+    def _commit(self, taken: list[WriteRequest]) -> list[Written]:
+        """Write `taken` in one transaction, or one request at a time when that fails (one
+        bad request must not fail the others); each request's outcome, for `_answer`."""
         try:
             self._write(taken)
         except self._errors as e:
-            if len(taken) > 1:  # one bad request must not fail the others: retry one by one
-                for req in taken:
-                    self._commit([req])
-                return
+            if len(taken) > 1:
+                return [done for req in taken for done in self._commit([req])]
             log.error("event write failed: %s", e)
-            error = StoreWriteError(f"events could not be stored: {e}")
+            return [(taken, StoreWriteError(f"events could not be stored: {e}"))]
+        return [(taken, None)]
+
+    def _answer(self, done: list[Written]) -> None:
+        """Settle every request's answer, then `on_commit` when something was committed."""
+        for taken, error in done:
             self._resolve(taken, error)
-            return
-        self._resolve(taken, None)
-        self.on_commit()
+        if any(error is None for _, error in done):
+            self.on_commit()
 
     def _resolve(self, taken: list[WriteRequest], error: BaseException | None) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
