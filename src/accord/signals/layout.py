@@ -106,21 +106,20 @@ def dumps(c: Compiled, a: Slots) -> str | None:
         return state_json([], 0.0, [], 0.0, first, None, cool)
     if mode == "state_change":
         return state_json([], 0.0, [], 0.0, None, first, cool)
-    keep = c.keep
+    form = stored_form(c)
     if mode == "count":
-        return state_json(first, float(len(first)), [], 0.0, None, None, cool, keep=keep,
-                          keys=False)  # fmt: skip
+        return state_json(first, float(len(first)), [], 0.0, None, None, cool, **form)
     if mode in ("distinct", "new_contact"):
         seen = a[b + 1] if mode == "new_contact" else None
-        return state_json(first, 0.0, [], 0.0, seen, None, cool, keep=keep)
+        return state_json(first, 0.0, [], 0.0, seen, None, cool, **form)
     if mode == "sum":
-        return state_json(first, a[b + 1], [], 0.0, None, None, cool, keep=keep, keys=False)
+        return state_json(first, a[b + 1], [], 0.0, None, None, cool, **form)
     older = a[b + 2]
     if c.value_path is None:
         rsum, osum = float(len(first)), float(len(older))
     else:
         rsum, osum = a[b + 1], a[b + 3]
-    return state_json(first, rsum, older, osum, None, None, cool, keep=keep, keys=False)
+    return state_json(first, rsum, older, osum, None, None, cool, **form)
 
 
 def stored_form(c: Compiled) -> dict[str, Any]:

@@ -71,14 +71,13 @@ _SQLITE_SEEN = (
     "SELECT message_id FROM event_dedupe WHERE source = ? "
     "AND message_id IN (SELECT value FROM json_each(?))"
 )
-_SQLITE_DEDUPE = (
-    "INSERT INTO event_dedupe (source, message_id, received_at) "
-    "SELECT ?, value, ? FROM json_each(?) WHERE 1 ON CONFLICT DO NOTHING"
-)
+# The keys of one source: a plain INSERT fails whole at a key already stored; the other
+# form skips stored keys (`WHERE 1` lets SQLite parse the upsert after a SELECT).
 _SQLITE_KEYS = (
-    "INSERT INTO event_dedupe (source, message_id, received_at) SELECT ?, value, ? "
-    "FROM json_each(?)"
+    "INSERT INTO event_dedupe (source, message_id, received_at) "
+    "SELECT ?, value, ? FROM json_each(?)"
 )
+_SQLITE_DEDUPE = f"{_SQLITE_KEYS} WHERE 1 ON CONFLICT DO NOTHING"
 _ROW_MARKS = "(" + ",".join("?" * len(EventRow._fields)) + ")"
 SQLITE_CHUNK = 256  # rows per multi-row INSERT; smaller remainders go in power-of-two chunks
 # Remainders up to this many rows go in one statement of their exact size: each statement
