@@ -68,7 +68,6 @@ def test_consumer_wakes_when_another_process_commits(workspace: Workspace) -> No
     consumer.start()
     try:
         wait_for(lambda: consumer.watch is not None and consumer.watch.is_alive(), 10.0)
-        time.sleep(0.1)  # the watch has read its starting point (or LISTENs)
         write_elsewhere(workspace, demo_requests(2))
         wait_for(lambda: fired(workspace) == 1, 5.0)
         assert consumer.watch is not None
@@ -99,8 +98,7 @@ def test_notifier_sends_one_notify_per_gap_for_a_run_of_commits(workspace: Works
     watch.start()
     notifier = CommitNotifier(workspace.engine, gap=0.05)
     try:
-        wait_for(watch.is_alive, 10.0)
-        time.sleep(0.1)  # it LISTENs
+        assert watch.is_alive()  # and it LISTENs: start() waited for that
         started = time.monotonic()
         for _ in range(100):
             notifier.notify()

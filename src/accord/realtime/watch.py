@@ -59,6 +59,7 @@ class CommitWatch:
         self.interval = interval
         self.wakes = 0
         self._stop = threading.Event()
+        self._listening = threading.Event()
         self._thread: threading.Thread | None = None
         self._errors = _errors(engine)
         database = engine.url.database if engine.dialect.name == "sqlite" else None
@@ -69,14 +70,19 @@ class CommitWatch:
         """Whether other processes' commits can be watched (not an in-memory SQLite)."""
         return self.engine.dialect.name == "postgresql" or self._database is not None
 
-    def start(self) -> None:
+    def start(self, timeout: float = 5.0) -> None:
+        """Start the thread and wait (up to `timeout` seconds) until it watches: a commit
+        made after `start()` returns wakes the consumer, whatever the thread's pace."""
         if not self.supported or self.is_alive():
             return
         self._stop.clear()
+        self._listening.clear()
         run = self._run_pg if self.engine.dialect.name == "postgresql" else self._run_sqlite
         self._thread = threading.Thread(target=self._guarded, args=(run,), daemon=True,
                                         name="commit-watch")  # fmt: skip
         self._thread.start()
+        if not self._listening.wait(timeout):
+            log.warning("commit watch: not watching after %.0f s; the consumer polls", timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -102,6 +108,7 @@ class CommitWatch:
         try:
             read = conn.cursor().execute
             seen = read("PRAGMA data_version").fetchone()[0]
+            self._listening.set()
             while not self._stop.wait(self.interval):
                 now = read("PRAGMA data_version").fetchone()[0]
                 if now != seen:
@@ -115,6 +122,7 @@ class CommitWatch:
         conn = _detached_driver(self.engine)
         try:
             conn.execute(f"LISTEN {CHANNEL}")
+            self._listening.set()
             while not self._stop.is_set():
                 for _ in conn.notifies(timeout=LISTEN_TIMEOUT):
                     self.wakes += 1
