@@ -15,9 +15,11 @@ from typer.testing import CliRunner
 
 from accord.cli import app
 from accord.realtime import Consumer, Cursor, load_cursor, read_batch
+from accord.realtime import consumer as consumer_module
 from accord.realtime.consumer import Usable
 from accord.realtime.cursor import state_name
-from accord.signals import load_library, run_batch, state_checks
+from accord.signals import SignalEngine, load_library, run_batch, state_checks
+from accord.signals.layout import stored_form
 from accord.signals.store import list_signals
 from accord.store.group_commit import WriterLock
 from accord.store.schema import accounts, events, opportunities, opportunity_stages
@@ -336,3 +338,50 @@ def test_worker_once_stores_signals_and_cursor(workspace: Workspace) -> None:
     stored = ours(list_signals(workspace.engine))
     batch = ours(run_batch(workspace.engine, load_library(workspace.settings.definitions_dir)))
     assert comparable(stored) == comparable(batch)
+
+
+def test_window_state_saved_a_slice_per_step_restarts_as_if_each_event_came_once(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumer_module, "STATE_SLICE_SECONDS", 0.0)  # one account per step
+    monkeypatch.setattr(consumer_module, "STATE_SAVE_SHARE", 1.0)  # saves back to back
+    seed(workspace)
+    specs = load_library(workspace.settings.definitions_dir)
+    first = Consumer(workspace.engine, specs, save_seconds=0.0)
+    first.open()
+    rows, spanned = event_rows(), 0
+    crash = 2 * len(rows) // 3
+    for at in range(0, crash, 8):  # several accounts change between two steps
+        for row in rows[at : min(at + 8, crash)]:
+            insert(workspace, row)
+        first.step()
+        first.finish_state_save()  # each write ends before the next step
+        spanned += first.saving_state
+    saves = first.state_saves
+    assert spanned >= 3  # saves were serialised over several steps
+    assert saves >= 3
+    first.leader.release()  # the process dies without saving, a save half serialised or not
+
+    second = Consumer(workspace.engine, specs)
+    second.open()
+    for row in rows[crash:]:
+        insert(workspace, row)
+    second.drain()
+    stored = ours(list_signals(workspace.engine))
+    assert len(stored) == len({s.dedupe_key for s in stored})
+    assert comparable(stored) == comparable(ours(run_batch(workspace.engine, specs)))
+    second.leader.release()
+
+    third = Consumer(workspace.engine, specs)
+    third.open()
+    assert third.replayed == 0
+    once = SignalEngine(None, specs)
+    with workspace.engine.connect() as conn:
+        once.process_many(read_batch(conn, Cursor("all"), 10 * len(rows)).rows)
+    assert third.signals is not None
+    loaded, expected = third.signals.states, once.states
+    assert loaded.keys() == expected.keys()
+    for key, st in expected.items():
+        form = stored_form(once.compiled_by_idx(key[0]))
+        assert loaded[key].dumps(**form) == st.dumps(**form)
+    third.leader.release()

@@ -38,6 +38,7 @@ from accord.realtime.cursor import Cursor, Gap, find_cursor, load_cursor, save_c
 from accord.realtime.leader import Leadership
 from accord.realtime.watch import CommitWatch
 from accord.signals import LoadedSignal, Signal, SignalEngine, state_checks
+from accord.signals.snapshot import StateSnapshot
 from accord.signals.store import save_signals, save_states
 from accord.store.group_commit import WriterLock
 from accord.store.schema import events
@@ -57,6 +58,7 @@ GAPS_PER_READ = 64
 # acknowledgements and stored signals by up to a save's length. The cost of a lower share
 # is a longer replay after a restart (events since the last save, a few seconds' worth).
 STATE_SAVE_SHARE = 0.01
+STATE_SLICE_SECONDS = 0.001  # serialising a window-state save, per consumer step
 LOCK_RETRY_SECONDS = 0.0005
 # The hot read, through the driver (its statement cache, or prepared statements): every id
 # past the cursor, with the columns of the events a definition can use (NULL for the
@@ -310,6 +312,8 @@ class Consumer:
         self._next_tick = 0.0
         self._checks: Background[list[Signal]] | None = None  # time-driven checks in flight
         self._state_save: Background[float] | None = None  # returns how long it took
+        self._snapshot: StateSnapshot | None = None  # window states being serialised
+        self._state_started = 0.0
         self._state_at = self.cursor  # the position of the state it saves
         self._state_due = 0.0  # when the next window-state save may start
         database = engine.url.database if engine.dialect.name == "sqlite" else None
@@ -328,6 +332,7 @@ class Consumer:
             with contextlib.suppress(*self.errors):  # its state is reloaded now anyway
                 self._state_save.result()
             self._state_save = None
+        self._snapshot = None  # of the engine replaced here
         with self.engine.connect() as conn:
             stored = load_cursor(conn, self.name)
             state = find_cursor(conn, state_name(self.name))
@@ -381,6 +386,8 @@ class Consumer:
         if not read.seen and read.cursor == self.cursor:
             self.save_if_due()
             return 0, False
+        if self._snapshot is not None and read.rows:
+            self._snapshot.before(read.rows)  # the states it holds, before these change them
         fired = self.signals.process_many(read.rows) if read.rows else []
         self.cursor = read.cursor
         self.processed += read.seen
@@ -428,22 +435,30 @@ class Consumer:
         self.stored = self.cursor
 
     def save_if_due(self) -> None:
-        """Start saving the changed window state in a thread of its own when the last save
-        has ended, is `save_seconds` old, and has taken at most `STATE_SAVE_SHARE` of the
-        time since it started (a failed save's error is raised here, and the state reloaded
-        on the next step)."""
+        """Save the changed window state when the last save has ended, is `save_seconds` old,
+        and has taken at most `STATE_SAVE_SHARE` of the time since it started. The states
+        are taken at once and serialised here a slice of `STATE_SLICE_SECONDS` per step (an
+        account the next events change is serialised before them: `StateSnapshot`), then
+        written in a thread of its own. A failed save's error is raised here, and the state
+        reloaded on the next step."""
         signals = self.signals
         if self._state_save is not None:
             if not self._state_save.done():
                 return
             self.finish_state_save()
-        if signals is None or self.cursor == self.state_stored:
+        snapshot = self._snapshot
+        if snapshot is None:
+            if signals is None or self.cursor == self.state_stored:
+                return
+            if time.monotonic() < self._state_due:
+                return
+            self._state_started = time.monotonic()
+            snapshot = self._snapshot = signals.take_dirty_states()
+            self._state_at = self.cursor
+        if not snapshot.advance(STATE_SLICE_SECONDS):
             return
-        started = time.monotonic()
-        if started < self._state_due:
-            return
-        rows = signals.take_dirty_rows()
-        self._state_at = at = self.cursor
+        self._snapshot = None
+        rows, at, started = snapshot.rows, self._state_at, self._state_started
 
         def write() -> float:
             with self._writing() as begin:
@@ -453,6 +468,17 @@ class Consumer:
             return time.monotonic() - started
 
         self._state_save = Background(write)
+
+    @property
+    def saving_state(self) -> bool:
+        """Whether a window-state save is being serialised, a slice per step."""
+        return self._snapshot is not None
+
+    def _drop_snapshot(self) -> None:
+        """Give a snapshot being serialised back to the engine: its states are saved later."""
+        if self._snapshot is not None:
+            self._snapshot.give_back()
+            self._snapshot = None
 
     def finish_state_save(self) -> None:
         """Wait for the window-state save in flight, if any, and take its outcome (its
@@ -475,6 +501,7 @@ class Consumer:
         (after a state save in flight has ended); the write lock is taken only once the state
         is serialised."""
         self.finish_state_save()
+        self._drop_snapshot()  # its states are written by this save's flush
         signals = self.signals
         if signals is None or self.cursor == self.stored == self.state_stored:
             return

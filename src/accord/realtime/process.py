@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ from accord.realtime.consumer import Consumer
 from accord.realtime.gcwatch import GcWatch, PacedFullCollections, freeze_alive
 
 PARENT_CHECK_SECONDS = 0.1
+# The consumer thread gives up the interpreter lock around every database call; with the
+# default 5 ms switch interval each hand-back could wait that long behind the thread writing
+# a window-state save or the one running the time-driven checks.
+GIL_SWITCH_SECONDS = 0.0005
 _FIELDS = ("ready", "alive", "leader", "processed", "fired", "last_id", "gc_max_ms",
            "gc_max_cpu_ms", "gc_total_ms", "gc_collections", "gc_worst_generation",
            "replayed", "state_saves")  # fmt: skip
@@ -139,6 +144,7 @@ def _main(
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     ws = open_workspace(workspace, database_url=database_url, migrate=False)
     if ws.engine.dialect.name == "sqlite":
         event.listen(ws.engine, "checkout", _no_checkpoint_on_commit)

@@ -18,6 +18,7 @@ from accord.signals.filters import Dims
 from accord.signals.measures import Compiled, compile_spec
 from accord.signals.routes import Route, build_route
 from accord.signals.signal import Signal
+from accord.signals.snapshot import StateSnapshot, state_rows
 from accord.signals.specs import LoadedSignal
 from accord.signals.store import load_states, save_signals, save_states
 from accord.signals.windows import AccountState
@@ -180,30 +181,17 @@ class SignalEngine:
 
     def dirty_rows(self) -> list[dict[str, Any]]:
         """`signal_state` rows for the states changed since the last flush."""
-        rows: list[dict[str, Any]] = []
-        for a in self._dirty:
-            slots = self._accounts[a]
-            mask = slots[0]
-            if not mask:
-                continue
-            rows.extend(
-                {
-                    "signal_id": c.spec.id,
-                    "account_id": a,
-                    "fingerprint": c.fingerprint,
-                    "state": layout.dumps(c, slots),
-                }
-                for c in self.compiled
-                if mask >> c.pos & 1 and slots[c.slot] is not None
-            )
-        return rows
+        accounts = self._accounts
+        return state_rows(self.compiled, ((a, accounts[a][0], accounts[a]) for a in self._dirty))
 
-    def take_dirty_rows(self) -> list[dict[str, Any]]:
-        """`dirty_rows()`, then every state marked saved: the next rows carry only later
-        changes (the caller saves these, or reloads the engine when it cannot)."""
-        rows = self.dirty_rows()
+    def take_dirty_states(self) -> StateSnapshot:
+        """The states changed since the last flush, to be serialised as they are now, a
+        slice at a time (`snapshot.StateSnapshot`); every state is marked saved, so the next
+        take holds only later changes."""
+        accounts = self._accounts
+        taken = {a: accounts[a][0] for a in self._dirty if accounts[a][0]}
         self._clean()
-        return rows
+        return StateSnapshot(self.compiled, accounts, self._dirty, taken)
 
     def _clean(self) -> None:
         for a in self._dirty:

@@ -49,3 +49,44 @@ def test_engine_layout_states_read_back_as_window_states() -> None:
         if c.mode == "count" or (c.mode in ("baseline", "change") and c.value_path is None):
             assert st.rsum == len(st.recent)
             assert st.osum == len(st.older)
+
+
+def _keyed(rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    return {(r["signal_id"], r["account_id"]): r["state"] for r in rows}
+
+
+def test_taken_states_serialise_as_they_were_when_taken_whatever_comes_after() -> None:
+    rows = sorted(_rows(dense_events(9, 600)), key=lambda r: r["occurred_at"])
+    half = len(rows) // 2
+    engine = SignalEngine(None, load_library(), contact_dims=PEOPLE)
+    engine.process_many(rows[:half])
+    expected = _keyed(engine.dirty_rows())
+    snapshot = engine.take_dirty_states()
+    assert engine.dirty_rows() == []  # marked saved
+    assert not snapshot.done
+    for k, row in enumerate(rows[half:]):  # windows grow and shrink, sets and dicts change
+        snapshot.before([row])
+        engine.process(row)
+        if k % 50 == 0:
+            snapshot.advance(0.0)  # one state at least
+    assert snapshot.done
+    assert _keyed(snapshot.rows) == expected
+    later = _keyed(engine.dirty_rows())
+    assert sum(later.get(key, state) != state for key, state in expected.items()) > 20
+    assert {key[0] for key in expected} >= {"new_persona_engaged", "research_surge"}
+
+
+def test_a_snapshot_given_back_is_written_by_the_next_flush() -> None:
+    rows = sorted(_rows(dense_events(9, 600)), key=lambda r: r["occurred_at"])
+    half = len(rows) // 2
+    engine = SignalEngine(None, load_library(), contact_dims=PEOPLE)
+    one = SignalEngine(None, load_library(), contact_dims=PEOPLE)
+    engine.process_many(rows[:half])
+    one.process_many(rows)
+    snapshot = engine.take_dirty_states()
+    snapshot.advance(0.0)
+    engine.process_many(rows[half:])
+    snapshot.give_back()
+    assert snapshot.done
+    assert snapshot.rows == []
+    assert _keyed(engine.dirty_rows()) == _keyed(one.dirty_rows())  # every state changed
