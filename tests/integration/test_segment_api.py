@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from accord.errors import InputError
+from accord.graph.stitch import read_identities
 from accord.store.keys import revoke_key
 from accord.store.schema import account_domains, accounts, contacts, groups, identities
 from accord.workspace import Workspace
@@ -162,6 +163,7 @@ def test_retried_batch_stores_each_event_once(server: Server, client: httpx.Clie
 
 
 def test_identify_email_stitches_contact_and_account(server: Server, client: httpx.Client) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
     client.post("/v1/page", json={"anonymousId": "anon-1", "name": "Home"})
     identify = {"userId": "peter", "anonymousId": "anon-1",
                 "traits": {"email": "Peter@Initech.com"}}  # fmt: skip
@@ -175,6 +177,9 @@ def test_identify_email_stitches_contact_and_account(server: Server, client: htt
         stored = conn.execute(select(identities.c.id_type, identities.c.account_id)).all()
     assert ("anonymous", "acc_initech") in stored
     assert ("user", "acc_initech") in stored
+    known, _ = read_identities(server.workspace.engine, since=before)  # what workers poll
+    assert known[("user", "peter")] == ("peter", "con_peter", "acc_initech")
+    assert known[("anonymous", "anon-1")] == ("peter", "con_peter", "acc_initech")
 
 
 def test_unknown_email_resolves_by_company_domain(server: Server, client: httpx.Client) -> None:
@@ -201,6 +206,8 @@ def test_group_ties_users_and_context_group_to_account(
         row = conn.execute(select(groups).where(groups.c.group_id == "grp-1")).mappings().one()
     assert row["account_id"] == "acc_initech"
     assert row["name"] == "Initech"
+    assert row["traits"] == group["traits"]
+    assert row["updated_at"] is not None
 
 
 def test_alias_joins_previous_id_to_user(server: Server, client: httpx.Client) -> None:

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any, NamedTuple
 
 import orjson
 from psycopg.errors import UniqueViolation
-from sqlalchemy import Connection, Engine, bindparam, delete, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, delete
 
-from accord.store.schema import event_dedupe, events, groups, identities
+from accord.store.schema import event_dedupe
 
 DEDUPE_WINDOW = timedelta(days=35)
 log = logging.getLogger(__name__)
@@ -317,40 +315,79 @@ def write_events(conn: Connection, rows: Sequence[EventRow], now: str | None = N
     return write_events_raw(raw, conn.dialect.name, rows, now)
 
 
-def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
-    if not rows:
-        return
-    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-    stmt = insert(table)
-    changed = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changed), rows)
+_IDENTITY_COLS = ("id_type", "id_value", "user_id", "contact_id", "account_id", "updated_at")
+_GROUP_COLS = ("group_id", "account_id", "name", "website", "traits", "updated_at")
 
 
-def write_identities(
-    conn: Connection, idents: list[dict[str, Any]], group_rows: list[dict[str, Any]]
-) -> None:
-    """Upsert identity and group rows (the latest answer wins)."""
-    _upsert(conn, identities, idents, ["id_type", "id_value"])
-    _upsert(conn, groups, group_rows, ["group_id"])
+def _upsert_sql(table: str, cols: Sequence[str], keys: int, mark: str, json: str = "") -> str:
+    """INSERT of one row of `cols` whose first `keys` columns are its primary key, updating
+    the others when the key is stored (the latest answer wins); `json` names a JSON column
+    (cast on PostgreSQL)."""
+    marks = ", ".join(mark + ("::json" if c == json and mark == "%s" else "") for c in cols)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols[keys:])
+    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) "
+            f"ON CONFLICT ({', '.join(cols[:keys])}) DO UPDATE SET {sets}")  # fmt: skip
 
 
-_ATTACH = (
-    update(events)
-    .where(events.c.anonymous_id == bindparam("anon"), events.c.account_id.is_(None))
-    .values(
-        account_id=bindparam("account"),
-        contact_id=func.coalesce(events.c.contact_id, bindparam("contact")),
+_LEARNT_SQL = {
+    dialect: (
+        _upsert_sql("identities", _IDENTITY_COLS, 2, mark),
+        _upsert_sql("groups", _GROUP_COLS, 1, mark, json="traits"),
+        f"UPDATE events SET account_id = {mark}, contact_id = COALESCE(contact_id, {mark}) "
+        f"WHERE anonymous_id = {mark} AND account_id IS NULL",
     )
-)
+    for dialect, mark in (("sqlite", "?"), ("postgresql", "%s"))
+}
 
 
-def attach_anonymous(conn: Connection, links: Sequence[tuple[str, str, str | None]]) -> None:
-    """Give the stored unattached events of each (anonymous_id, account_id, contact_id) that
-    account (and that contact where they name none); attached events never move."""
-    if links:
-        params = [{"anon": anon, "account": account, "contact": contact}
-                  for anon, account, contact in links]  # fmt: skip
-        conn.execute(_ATTACH, params)
+def write_learnt_raw(
+    raw: Any,
+    dialect: str,
+    idents: Sequence[Mapping[str, Any]],
+    group_rows: Sequence[Mapping[str, Any]],
+    links: Sequence[tuple[str, str, str | None]],
+) -> None:
+    """What stitching learnt, on a DBAPI connection (sqlite3 or psycopg) inside its
+    transaction: identity and group rows upserted (the latest answer wins), and the stored
+    unattached events of each (anonymous_id, account_id, contact_id) given that account (and
+    that contact where they name none; attached events never move). Plain statements, no
+    SQL toolkit in between: on SQLite they run under the write lock every writer queues for,
+    and on PostgreSQL they join the events' statement and COMMIT in one round trip."""
+    ident_sql, group_sql, attach_sql = _LEARNT_SQL[dialect]
+    stamp = utc_text if dialect == "sqlite" else _same
+    cur = raw.cursor()
+    try:
+        if idents:
+            cur.executemany(ident_sql, [
+                (r["id_type"], r["id_value"], r["user_id"], r["contact_id"], r["account_id"],
+                 stamp(r["updated_at"]))
+                for r in idents
+            ])  # fmt: skip
+        if group_rows:
+            cur.executemany(group_sql, [
+                (r["group_id"], r["account_id"], r["name"], r["website"],
+                 orjson.dumps(r["traits"]).decode(), stamp(r["updated_at"]))
+                for r in group_rows
+            ])  # fmt: skip
+        if links:
+            cur.executemany(attach_sql, [(acc, contact, anon) for anon, acc, contact in links])
+    finally:
+        cur.close()
+
+
+def write_learnt(
+    conn: Connection,
+    idents: Sequence[Mapping[str, Any]],
+    group_rows: Sequence[Mapping[str, Any]] = (),
+    links: Sequence[tuple[str, str, str | None]] = (),
+) -> None:
+    """`write_learnt_raw` on a SQLAlchemy connection, inside its transaction."""
+    write_learnt_raw(conn.connection.driver_connection, conn.dialect.name, idents, group_rows,
+                     links)  # fmt: skip
+
+
+def _same(value: datetime) -> datetime:
+    return value
 
 
 def prune_dedupe(engine: Engine, keep: timedelta = DEDUPE_WINDOW) -> int:

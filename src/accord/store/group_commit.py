@@ -22,13 +22,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from accord.store.events import (
-    COPY_AT_LEAST,
-    EventRow,
-    attach_anonymous,
-    write_events_raw,
-    write_identities,
-)
+from accord.store.events import COPY_AT_LEAST, EventRow, write_events_raw, write_learnt_raw
 from accord.store.wal_checkpoint import INTERVAL_SECONDS, RESTART_FRAMES, WalCheckpointer
 
 log = logging.getLogger(__name__)
@@ -252,33 +246,27 @@ class GroupCommitWriter:
         try:
             if self._sqlite:  # under the writer lock `_take` took
                 raw.execute("BEGIN IMMEDIATE")
-                self._write_rows(conn, raw, rows, taken, learnt)
-            elif learnt:
-                self._write_rows(conn, raw, rows, taken, learnt)
-            elif len(rows) < COPY_AT_LEAST:  # one statement: it and its COMMIT in one trip
+                self._write_rows(raw, "sqlite", rows, taken, learnt)
+            elif len(rows) < COPY_AT_LEAST:  # the statements and COMMIT in one round trip
                 with raw.pipeline():
-                    write_events_raw(raw, "postgresql", rows)
-                    raw.commit()
-            else:
-                write_events_raw(raw, "postgresql", rows)  # COPYs: no pipeline mode
-                raw.commit()
+                    self._write_rows(raw, "postgresql", rows, taken, learnt)
+            else:  # COPYs: no pipeline mode
+                self._write_rows(raw, "postgresql", rows, taken, learnt)
         except self._errors:
             self._rollback(conn, raw)
             raise
         self.commits += 1
 
     def _write_rows(
-        self, conn: Connection, raw: Any, rows: list[EventRow], taken: list[WriteRequest],
+        self, raw: Any, dialect: str, rows: list[EventRow], taken: list[WriteRequest],
         learnt: bool,
     ) -> None:  # fmt: skip
-        write_events_raw(raw, "sqlite" if self._sqlite else "postgresql", rows)
+        write_events_raw(raw, dialect, rows)
         if learnt:
-            for req in taken:
-                write_identities(conn, req.identities, req.groups)
-            attach_anonymous(conn, [link for req in taken for link in req.attach])
-            conn.commit()
-        else:
-            raw.commit()
+            write_learnt_raw(raw, dialect, [i for req in taken for i in req.identities],
+                             [g for req in taken for g in req.groups],
+                             [link for req in taken for link in req.attach])  # fmt: skip
+        raw.commit()
 
     def _rollback(self, conn: Connection, raw: Any) -> None:
         try:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from accord.graph.event_links import attach_events
-from accord.store.events import EventRow, write_events, write_identities
+from accord.store.events import EventRow, write_events, write_learnt
 from accord.store.schema import accounts, events
 from accord.workspace import Workspace
 
@@ -49,7 +49,7 @@ def test_attach_events_of_a_visitor_identified_later(workspace: Workspace) -> No
          "contact_id": None, "account_id": None, "updated_at": now},
     ]  # fmt: skip
     with workspace.engine.begin() as conn:
-        write_identities(conn, known, [])
+        write_learnt(conn, known)
     assert attach_events(workspace.engine) == 3
     assert _stored(workspace) == {"p1": ("acc_1", "con_1"), "p2": ("acc_1", "con_1"),
                                   "p3": ("acc_1", "con_1"), "p4": (None, None)}  # fmt: skip
