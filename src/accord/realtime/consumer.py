@@ -39,7 +39,7 @@ from accord.realtime.leader import Leadership
 from accord.realtime.watch import CommitWatch
 from accord.signals import LoadedSignal, Signal, SignalEngine, state_checks
 from accord.signals.snapshot import StateSnapshot
-from accord.signals.store import save_signals, save_states
+from accord.signals.store import save_signals, states_write
 from accord.store.group_commit import WriterLock
 from accord.store.schema import events
 
@@ -461,9 +461,11 @@ class Consumer:
         rows, at, started = snapshot.rows, self._state_at, self._state_started
 
         def write() -> float:
+            states = states_write(self.engine.dialect.name, rows)  # before the write lock
             with self._writing() as begin:
                 conn = begin()
-                save_states(conn, rows)
+                if states is not None:
+                    states.run(conn)
                 save_cursor(conn, self._as_state(at))
             return time.monotonic() - started
 

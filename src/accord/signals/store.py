@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from accord.errors import NotFound
 from accord.signals.signal import Signal
+from accord.store.events import utc_text
 from accord.store.schema import signal_state, signals
 
 
@@ -74,21 +75,6 @@ _SIGNAL_COLUMNS = ("id", "account_id", "type", "fired_at", "observed_at", "stren
 def _insert_signals(conn: Connection) -> Insert:
     values = {c: bindparam(c, type_=signals.c[c].type) for c in _SIGNAL_COLUMNS}
     return _insert(conn, signals).values(values).on_conflict_do_nothing()  # type: ignore[no-any-return]
-
-
-def _upsert_states(conn: Connection) -> Insert:
-    cols = ("signal_id", "account_id", "fingerprint", "state", "updated_at")
-    stmt = _insert(conn, signal_state).values(
-        {c: bindparam(c, type_=signal_state.c[c].type) for c in cols}
-    )
-    return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
-        index_elements=["signal_id", "account_id"],
-        set_={
-            "fingerprint": stmt.excluded.fingerprint,
-            "state": stmt.excluded.state,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
 
 
 def _row(s: Signal, now: datetime) -> dict[str, Any]:
@@ -169,22 +155,51 @@ _PG_SAVE_STATES = (
 )
 
 
-def save_states(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Upsert (signal_id, account_id, fingerprint, state) rows; the last row of a key wins."""
+_SQLITE_SAVE_STATES = (
+    "INSERT INTO signal_state (signal_id, account_id, fingerprint, state, updated_at) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (signal_id, account_id) DO UPDATE SET "
+    "fingerprint = excluded.fingerprint, state = excluded.state, updated_at = excluded.updated_at"
+)
+
+
+@dataclass(frozen=True)
+class StatesWrite:
+    """A window-state upsert with its parameters built: make it before taking a write lock
+    (building a few thousand rows' parameters takes as long as SQLite's upsert of them)."""
+
+    sql: str
+    params: Any
+
+    def run(self, conn: Connection) -> None:
+        conn.exec_driver_sql(self.sql, self.params)
+
+
+def states_write(
+    dialect: str, rows: Sequence[dict[str, Any]], now: datetime | None = None
+) -> StatesWrite | None:
+    """The upsert of (signal_id, account_id, fingerprint, state) rows, the last row of a key
+    winning; None for no rows."""
     if not rows:
-        return
-    now = datetime.now(UTC)
-    if conn.dialect.name == "postgresql":
+        return None
+    now = now or datetime.now(UTC)
+    if dialect == "postgresql":
         latest = {
             (r["signal_id"], r["account_id"]): (r["signal_id"], r["account_id"],
                                                 r["fingerprint"], r["state"])
             for r in rows
         }  # fmt: skip
-        payload = orjson.dumps(list(latest.values())).decode()
-        conn.exec_driver_sql(_PG_SAVE_STATES, (now, payload))
-        return
-    prepared = _prepared(conn, "save_states", _upsert_states)
-    conn.exec_driver_sql(prepared.sql, prepared.params({**r, "updated_at": now} for r in rows))
+        return StatesWrite(_PG_SAVE_STATES, (now, orjson.dumps(list(latest.values())).decode()))
+    stamp = utc_text(now)
+    return StatesWrite(_SQLITE_SAVE_STATES, [
+        (r["signal_id"], r["account_id"], r["fingerprint"], r["state"], stamp) for r in rows
+    ])  # fmt: skip
+
+
+def save_states(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Upsert (signal_id, account_id, fingerprint, state) rows; the last row of a key wins."""
+    write = states_write(conn.dialect.name, rows)
+    if write is not None:
+        write.run(conn)
 
 
 def load_states(engine: Engine, fingerprints: dict[str, str]) -> Iterable[tuple[str, str, str]]:
