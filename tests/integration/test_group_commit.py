@@ -111,7 +111,10 @@ def test_a_waiting_writer_gets_the_lock_before_the_holder_gets_it_back(tmp_path:
     thread.start()
     try:
         asked.wait(10)
-        time.sleep(0.2)  # the waiter now queues for the lock
+        deadline = time.monotonic() + 10
+        while _lock_is_free(f"{holder.path}.next"):  # until the waiter queues, holding `.next`
+            assert time.monotonic() < deadline, "the waiter never queued"
+            time.sleep(0.005)
         holder.__exit__(None, None, None)
         with holder:
             order.append("holder")

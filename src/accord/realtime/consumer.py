@@ -450,9 +450,10 @@ class Consumer:
         if snapshot is None:
             if signals is None or self.cursor == self.state_stored:
                 return
-            if time.monotonic() < self._state_due:
+            now = time.monotonic()
+            if now < self._state_due:
                 return
-            self._state_started = time.monotonic()
+            self._state_started = now
             snapshot = self._snapshot = signals.take_dirty_states()
             self._state_at = self.cursor
         if not snapshot.advance(STATE_SLICE_SECONDS):

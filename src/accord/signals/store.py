@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from accord.errors import NotFound
 from accord.signals.signal import Signal
-from accord.store.events import utc_text
+from accord.store.events import upsert_sql, utc_text
 from accord.store.schema import signal_state, signals
 
 
@@ -155,10 +155,8 @@ _PG_SAVE_STATES = (
 )
 
 
-_SQLITE_SAVE_STATES = (
-    "INSERT INTO signal_state (signal_id, account_id, fingerprint, state, updated_at) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (signal_id, account_id) DO UPDATE SET "
-    "fingerprint = excluded.fingerprint, state = excluded.state, updated_at = excluded.updated_at"
+_SQLITE_SAVE_STATES = upsert_sql(
+    "signal_state", ("signal_id", "account_id", "fingerprint", "state", "updated_at"), 2, "?"
 )
 
 

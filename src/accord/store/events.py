@@ -319,7 +319,7 @@ _IDENTITY_COLS = ("id_type", "id_value", "user_id", "contact_id", "account_id", 
 _GROUP_COLS = ("group_id", "account_id", "name", "website", "traits", "updated_at")
 
 
-def _upsert_sql(table: str, cols: Sequence[str], keys: int, mark: str, json: str = "") -> str:
+def upsert_sql(table: str, cols: Sequence[str], keys: int, mark: str, json: str = "") -> str:
     """INSERT of one row of `cols` whose first `keys` columns are its primary key, updating
     the others when the key is stored (the latest answer wins); `json` names a JSON column
     (cast on PostgreSQL)."""
@@ -331,8 +331,8 @@ def _upsert_sql(table: str, cols: Sequence[str], keys: int, mark: str, json: str
 
 _LEARNT_SQL = {
     dialect: (
-        _upsert_sql("identities", _IDENTITY_COLS, 2, mark),
-        _upsert_sql("groups", _GROUP_COLS, 1, mark, json="traits"),
+        upsert_sql("identities", _IDENTITY_COLS, 2, mark),
+        upsert_sql("groups", _GROUP_COLS, 1, mark, json="traits"),
         f"UPDATE events SET account_id = {mark}, contact_id = COALESCE(contact_id, {mark}) "
         f"WHERE anonymous_id = {mark} AND account_id IS NULL",
     )
